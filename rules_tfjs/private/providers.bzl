@@ -1,0 +1,24 @@
+"""Providers of rules_tfjs."""
+
+SavedModelInfo = provider(
+    doc = "A TensorFlow SavedModel directory.",
+    fields = {
+        "root": "str: execroot-relative path of the directory holding " +
+                "saved_model.pb.",
+        "files": "depset of File: every file of the SavedModel.",
+    },
+)
+
+TfjsModelInfo = provider(
+    doc = "TensorFlow.js graph models converted from one SavedModel, one per signature.",
+    fields = {
+        "signatures": "dict of str to File: signature key to the directory " +
+                      "holding its model.json and weight shards.",
+        "saved_model": "SavedModelInfo: the SavedModel they were converted from.",
+        "saved_model_tags": "list of str: the tag set of the converted MetaGraph.",
+        "options": "struct: the conversion options used (quantization, " +
+                   "quantization_patterns, weight_shard_size_bytes, " +
+                   "strip_debug_ops, skip_op_check, control_flow_v2, " +
+                   "metadata as a dict of key to File).",
+    },
+)

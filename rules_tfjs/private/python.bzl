@@ -1,0 +1,54 @@
+"""Runs the converter package in the toolchain's hermetic Python environment."""
+
+TOOLCHAIN_TYPE = str(Label("//rules_tfjs:toolchain_type"))
+
+# The environment is set in full: actions see nothing of the machine's own.
+# Hash seeding and CPU-only kernels keep exported SavedModels reproducible.
+_ACTION_ENV = {
+    "CUDA_VISIBLE_DEVICES": "-1",
+    "PYTHONHASHSEED": "0",
+}
+
+# -s: no user site-packages; -B: the environment's byte code is compiled
+# already, and nothing may be written next to the sources.
+_INTERPRETER_FLAGS = ["-s", "-B"]
+
+def _entry_point(converter):
+    for source in converter[DefaultInfo].files.to_list():
+        if source.basename == "__main__.py":
+            return source
+    fail("{} has no __main__.py".format(converter.label))
+
+def python_action(ctx, arguments, inputs, outputs, mnemonic, progress_message):
+    """Runs `python tfjs_converter <arguments>` as an action.
+
+    Args:
+      ctx: the rule context; needs a `_converter` attribute and the
+        rules_tfjs toolchain.
+      arguments: Args for the converter's command line; passed in a params
+        file.
+      inputs: depset of File the command reads besides the environment.
+      outputs: list of File it writes.
+      mnemonic: the action mnemonic.
+      progress_message: the progress message.
+    """
+    python = ctx.toolchains[TOOLCHAIN_TYPE].python
+    converter = ctx.attr._converter[DefaultInfo].files
+
+    interpreter_arguments = ctx.actions.args()
+    interpreter_arguments.add_all(_INTERPRETER_FLAGS)
+    interpreter_arguments.add(_entry_point(ctx.attr._converter))
+
+    arguments.use_param_file("@%s", use_always = True)
+    arguments.set_param_file_format("multiline")
+
+    ctx.actions.run(
+        executable = python.interpreter,
+        arguments = [interpreter_arguments, arguments],
+        inputs = inputs,
+        tools = depset(transitive = [python.files, converter]),
+        outputs = outputs,
+        env = _ACTION_ENV,
+        mnemonic = mnemonic,
+        progress_message = progress_message,
+    )

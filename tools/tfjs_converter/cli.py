@@ -1,0 +1,156 @@
+"""The command line the Bazel rules call: `convert` and `export`.
+
+Arguments may come from a params file (`@file`, one argument per line). On
+success nothing is printed. On failure the error is printed; for bad input
+(ConversionError) that is the message alone, for anything else the traceback
+together with what TensorFlow logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from tfjs_converter import native_output
+from tfjs_converter.errors import ConversionError
+from tfjs_converter.options import (
+    DEFAULT_WEIGHT_SHARD_SIZE_BYTES,
+    QUANTIZATIONS,
+    ConversionOptions,
+    read_metadata,
+)
+
+PROGRAM = "tfjs_converter"
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key or not value:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+    return key, value
+
+
+def _unique(pairs: Sequence[tuple[str, str]], what: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ConversionError(f"{what} {key!r} is given twice")
+        result[key] = value
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        fromfile_prefix_chars="@",
+        description="Converts SavedModel signatures to TensorFlow.js graph models.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    convert = commands.add_parser(
+        "convert", help="convert signatures of a SavedModel, loading it once"
+    )
+    convert.add_argument("--saved_model_dir", required=True, type=Path)
+    convert.add_argument(
+        "--output",
+        action="append",
+        required=True,
+        type=_key_value,
+        metavar="SIGNATURE=DIR",
+        help="convert SIGNATURE into DIR; repeat for more signatures",
+    )
+    convert.add_argument("--tags", default="serve", help="comma-separated MetaGraph tags")
+    convert.add_argument("--quantization", choices=QUANTIZATIONS)
+    convert.add_argument(
+        "--quantization_pattern",
+        action="append",
+        metavar="PATTERN",
+        help="quantize only weights whose names match; repeatable (default: all)",
+    )
+    convert.add_argument(
+        "--weight_shard_size_bytes", type=int, default=DEFAULT_WEIGHT_SHARD_SIZE_BYTES
+    )
+    convert.add_argument("--strip_debug_ops", action="store_true")
+    convert.add_argument("--skip_op_check", action="store_true")
+    convert.add_argument("--nocontrol_flow_v2", dest="control_flow_v2", action="store_false")
+    convert.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="KEY=JSON_FILE",
+        help="embed JSON_FILE as userDefinedMetadata[KEY]; repeatable",
+    )
+    convert.set_defaults(run=_run_convert, show_log_on_error=False)
+
+    export = commands.add_parser("export", help="run a SavedModel export script")
+    export.add_argument("--script", required=True, type=Path)
+    export.add_argument("--output_dir", required=True, type=Path)
+    export.add_argument("--script_arg", action="append", default=[])
+    export.set_defaults(run=_run_export, show_log_on_error=True)
+    return parser
+
+
+def conversion_request(args: argparse.Namespace):
+    """The ConversionRequest that parsed `convert` arguments ask for."""
+    from tfjs_converter.convert import ConversionRequest
+
+    options = ConversionOptions(
+        quantization=args.quantization,
+        quantization_patterns=tuple(args.quantization_pattern or ("*",)),
+        weight_shard_size_bytes=args.weight_shard_size_bytes,
+        strip_debug_ops=args.strip_debug_ops,
+        skip_op_check=args.skip_op_check,
+        control_flow_v2=args.control_flow_v2,
+        metadata=read_metadata(_unique(args.metadata, "metadata key")),
+    )
+    outputs = _unique(args.output, "signature")
+    return ConversionRequest(
+        saved_model_dir=args.saved_model_dir,
+        outputs={signature: Path(directory) for signature, directory in outputs.items()},
+        tags=tuple(tag for tag in args.tags.split(",") if tag),
+        options=options,
+    )
+
+
+def _run_convert(args: argparse.Namespace) -> None:
+    from tfjs_converter.convert import convert
+
+    convert(conversion_request(args))
+
+
+def _run_export(args: argparse.Namespace) -> None:
+    from tfjs_converter.export import export_saved_model
+
+    export_saved_model(args.script, args.output_dir, args.script_arg)
+
+
+def run_captured(args: argparse.Namespace) -> tuple[bool, str]:
+    """Runs a parsed command with its output captured.
+
+    Returns:
+      (success, what to report): nothing on success, else the error message.
+    """
+    with native_output.captured_output() as captured:
+        try:
+            args.run(args)
+            return True, ""
+        except ConversionError as error:
+            report = f"{PROGRAM}: error: {error}\n"
+            show_log = args.show_log_on_error
+        except Exception:  # noqa: BLE001 - a bug or a failing user script: report it whole
+            report = traceback.format_exc()
+            show_log = True
+    if show_log:
+        report = f"{captured.text()}{report}"
+    return False, report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    success, report = run_captured(args)
+    sys.stderr.write(report)
+    return 0 if success else 1

@@ -1,0 +1,61 @@
+"""The command line as the Bazel actions run it: a separate process, args in a params file."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+MAIN = Path(__file__).with_name("__main__.py")
+
+
+def _run(tmp_path, *arguments):
+    params = tmp_path / "convert.params"
+    params.write_text("\n".join(arguments) + "\n")
+    return subprocess.run(
+        [sys.executable, "-s", "-B", str(MAIN), f"@{params}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_convert_prints_nothing_on_success(tiny_saved_model, tmp_path):
+    result = _run(
+        tmp_path,
+        "convert",
+        "--saved_model_dir", str(tiny_saved_model),
+        "--output", f"scale={tmp_path / 'out' / 'scale'}",
+        "--output", f"mix={tmp_path / 'out' / 'mix'}",
+        "--quantization", "uint16",
+        "--quantization_pattern", "*",
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    model = json.loads((tmp_path / "out" / "mix" / "model.json").read_text())
+    assert model["weightsManifest"][0]["weights"][0]["quantization"]["dtype"] == "uint16"
+
+
+def test_bad_input_prints_only_the_error(tiny_saved_model, tmp_path):
+    result = _run(
+        tmp_path,
+        "convert",
+        "--saved_model_dir", str(tiny_saved_model),
+        "--output", f"nope={tmp_path / 'out' / 'nope'}",
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"tfjs_converter: error: the SavedModel in {tiny_saved_model} has no signature "
+        "'nope'; its signatures are: mix, scale\n"
+    )
+    assert not (tmp_path / "out" / "nope").exists()
+
+
+def test_a_failing_export_script_shows_its_output_and_traceback(tmp_path):
+    script = tmp_path / "export.py"
+    script.write_text("print('about to fail')\nraise RuntimeError('bad layer')\n")
+    result = _run(
+        tmp_path, "export", "--script", str(script), "--output_dir", str(tmp_path / "out")
+    )
+    assert result.returncode == 1
+    assert "about to fail" in result.stderr
+    assert "RuntimeError: bad layer" in result.stderr

@@ -1,0 +1,169 @@
+import json
+from pathlib import Path
+
+import pytest
+from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_saved_model
+
+from tfjs_converter.convert import ConversionRequest, convert, convert_saved_model
+from tfjs_converter.errors import ConversionError
+from tfjs_converter.options import ConversionOptions
+
+
+def _model_json(directory: Path) -> dict:
+    return json.loads((directory / "model.json").read_text())
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_each_signature_gets_its_own_model_keyed_by_signature_names(tiny_saved_model, tmp_path):
+    outputs = convert_saved_model(tiny_saved_model, ["scale", "mix"], tmp_path)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mix", "scale"]
+    assert sorted(_files(outputs["scale"])) == ["group1-shard1of1.bin", "model.json"]
+    scale = _model_json(outputs["scale"])["signature"]
+    assert sorted(scale["inputs"]) == ["x"]
+    assert sorted(scale["outputs"]) == ["y"]
+    mix = _model_json(outputs["mix"])["signature"]
+    assert sorted(mix["inputs"]) == ["offset", "weights"]
+    assert sorted(mix["outputs"]) == ["mixed", "total"]
+
+
+def test_weights_match_tensorflowjs_public_converter_byte_for_byte(tiny_saved_model, tmp_path):
+    ours = convert_saved_model(tiny_saved_model, ["scale", "mix"], tmp_path / "ours")
+    for signature, directory in ours.items():
+        public = tmp_path / "public" / signature
+        tfjs_saved_model.convert_tf_saved_model(
+            str(tiny_saved_model), str(public), signature_def=signature, control_flow_v2=True
+        )
+        public_files = _files(public)
+        our_files = _files(directory)
+        assert sorted(public_files) == sorted(our_files)
+        for name in public_files:
+            if name.endswith(".bin"):
+                assert our_files[name] == public_files[name], name
+        assert (
+            _model_json(directory)["weightsManifest"]
+            == json.loads(public_files["model.json"])["weightsManifest"]
+        )
+
+
+def test_model_json_is_canonical_and_conversions_are_reproducible(tiny_saved_model, tmp_path):
+    first = convert_saved_model(tiny_saved_model, ["mix"], tmp_path / "first")["mix"]
+    second = convert_saved_model(tiny_saved_model, ["mix"], tmp_path / "second")["mix"]
+
+    text = (first / "model.json").read_text()
+    assert text == json.dumps(json.loads(text), sort_keys=True)
+    assert _files(first) == _files(second)
+
+
+def test_unknown_signature_lists_the_models_signatures_and_writes_nothing(
+    tiny_saved_model, tmp_path
+):
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(tiny_saved_model, ["scale", "wrong"], tmp_path)
+
+    assert "has no signature 'wrong'; its signatures are: mix, scale" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_signature_leaves_no_signature_written(
+    tiny_saved_model, tmp_path
+):
+    options = ConversionOptions(quantization="uint8", quantization_patterns=("no_such_weight*",))
+    with pytest.raises(ConversionError, match="quantization pattern 'no_such_weight\\*' match no weight"):
+        convert_saved_model(tiny_saved_model, ["scale", "mix"], tmp_path, options=options)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_directories_are_replaced(tiny_saved_model, tmp_path):
+    stale = tmp_path / "scale"
+    stale.mkdir()
+    (stale / "group1-shard1of9.bin").write_bytes(b"stale")
+
+    convert_saved_model(tiny_saved_model, ["scale"], tmp_path)
+
+    assert sorted(_files(stale)) == ["group1-shard1of1.bin", "model.json"]
+
+
+def test_quantization_is_applied_to_matching_weights(tiny_saved_model, tmp_path):
+    plain = convert_saved_model(tiny_saved_model, ["mix"], tmp_path / "plain")["mix"]
+    options = ConversionOptions(quantization="float16")
+    half = convert_saved_model(tiny_saved_model, ["mix"], tmp_path / "half", options=options)["mix"]
+
+    weights = _model_json(half)["weightsManifest"][0]["weights"]
+    table = [w for w in weights if w["dtype"] == "float32"]
+    assert [w["quantization"]["dtype"] for w in table] == ["float16"]
+    assert all("quantization" not in w for w in weights if w["dtype"] != "float32")
+    saved = (plain / "group1-shard1of1.bin").stat().st_size - (
+        half / "group1-shard1of1.bin"
+    ).stat().st_size
+    assert saved == 5 * 2 * 2  # the 5x2 table, two bytes fewer per value
+
+
+def test_weight_shard_size_splits_weights(tiny_saved_model, tmp_path):
+    options = ConversionOptions(weight_shard_size_bytes=16)
+    directory = convert_saved_model(tiny_saved_model, ["mix"], tmp_path, options=options)["mix"]
+
+    shards = sorted(p.name for p in directory.glob("*.bin"))
+    assert len(shards) == 3  # 40 bytes of table weights in 16-byte shards
+    assert all(p.stat().st_size <= 16 for p in directory.glob("*.bin"))
+
+
+def test_metadata_becomes_user_defined_metadata(tiny_saved_model, tmp_path):
+    options = ConversionOptions(metadata={"labels": ["wake", "other"]})
+    directory = convert_saved_model(tiny_saved_model, ["scale"], tmp_path, options=options)["scale"]
+
+    assert _model_json(directory)["userDefinedMetadata"] == {"labels": ["wake", "other"]}
+
+
+def test_unsupported_op_is_named_with_the_skip_op_check_fix(unsupported_op_saved_model, tmp_path):
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(unsupported_op_saved_model, ["gamma"], tmp_path / "checked")
+    assert "TensorFlow.js has no kernel for op Lgamma" in str(error.value)
+    assert "skip_op_check" in str(error.value)
+
+    options = ConversionOptions(skip_op_check=True)
+    directory = convert_saved_model(
+        unsupported_op_saved_model, ["gamma"], tmp_path / "skipped", options=options
+    )["gamma"]
+    ops = {node["op"] for node in _model_json(directory)["modelTopology"]["node"]}
+    assert "Lgamma" in ops
+
+
+def test_control_flow_v2_keeps_while_loops(loop_saved_model, tmp_path):
+    def ops(control_flow_v2: bool) -> set[str]:
+        options = ConversionOptions(control_flow_v2=control_flow_v2)
+        output = tmp_path / str(control_flow_v2)
+        directory = convert_saved_model(loop_saved_model, ["halve"], output, options=options)["halve"]
+        topology = _model_json(directory)["modelTopology"]
+        names = {node["op"] for node in topology["node"]}
+        for function in topology.get("library", {}).get("function", []):
+            names |= {node["op"] for node in function.get("nodeDef", [])}
+        return names
+
+    assert ops(True) & {"While", "StatelessWhile"}
+    assert not ops(True) & {"Enter", "Exit", "LoopCond"}
+    assert {"Enter", "Exit", "LoopCond"} <= ops(False)
+
+
+def test_a_request_uses_the_loader_it_is_given(tiny_saved_model, tmp_path):
+    from tfjs_converter.saved_model import load_saved_model
+
+    loads = []
+
+    def counting_loader(directory, tags):
+        loads.append((directory, tags))
+        return load_saved_model(directory, tags)
+
+    request = ConversionRequest(
+        saved_model_dir=tiny_saved_model,
+        outputs={"scale": tmp_path / "a", "mix": tmp_path / "b"},
+    )
+    convert(request, load=counting_loader)
+
+    assert loads == [(tiny_saved_model, ("serve",))]
+    assert (tmp_path / "a" / "model.json").is_file()
+    assert (tmp_path / "b" / "model.json").is_file()

@@ -1,0 +1,79 @@
+"""Conversion options: what `tensorflowjs_converter` users can set."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tfjs_converter.errors import ConversionError
+
+QUANTIZATIONS = ("float16", "uint8", "uint16")
+DEFAULT_WEIGHT_SHARD_SIZE_BYTES = 4 * 1024 * 1024
+ALL_WEIGHTS = ("*",)
+
+
+@dataclasses.dataclass(frozen=True)
+class ConversionOptions:
+    """How each signature is converted.
+
+    Attributes:
+      quantization: store weights as `float16`, `uint8` or `uint16`; None
+        keeps float32.
+      quantization_patterns: fnmatch-style patterns of the weight names to
+        quantize; `("*",)` is every weight.
+      weight_shard_size_bytes: largest size of one weight shard file.
+      strip_debug_ops: remove Print, Assert and CheckNumerics ops.
+      skip_op_check: convert even if TensorFlow.js lacks some of the ops.
+      control_flow_v2: keep TF2 While/If ops rather than lowering them.
+      metadata: JSON values to embed as model.json's `userDefinedMetadata`.
+    """
+
+    quantization: str | None = None
+    quantization_patterns: tuple[str, ...] = ALL_WEIGHTS
+    weight_shard_size_bytes: int = DEFAULT_WEIGHT_SHARD_SIZE_BYTES
+    strip_debug_ops: bool = False
+    skip_op_check: bool = False
+    control_flow_v2: bool = True
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.quantization is not None and self.quantization not in QUANTIZATIONS:
+            raise ConversionError(
+                f"unknown quantization {self.quantization!r}: use one of "
+                f"{', '.join(QUANTIZATIONS)}, or none"
+            )
+        if not self.quantization_patterns or not all(
+            isinstance(p, str) and p.strip() for p in self.quantization_patterns
+        ):
+            raise ConversionError(
+                "quantization patterns must be non-empty weight-name patterns; "
+                "use '*' for all weights"
+            )
+        if self.weight_shard_size_bytes <= 0:
+            raise ConversionError(
+                f"weight shard size must be positive, not {self.weight_shard_size_bytes}"
+            )
+
+    def quantization_dtype_map(self) -> dict[str, Any] | None:
+        """The map tensorflowjs's write_artifacts takes, or None."""
+        if self.quantization is None:
+            return None
+        if self.quantization_patterns == ALL_WEIGHTS:
+            return {self.quantization: True}
+        return {self.quantization: list(self.quantization_patterns)}
+
+
+def read_metadata(files: Mapping[str, str | Path]) -> dict[str, Any]:
+    """Reads {key: JSON file} into {key: value} for ConversionOptions.metadata."""
+    metadata = {}
+    for key, path in files.items():
+        try:
+            metadata[key] = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ConversionError(
+                f"metadata {key!r}: {path} is not a readable JSON file ({error})"
+            ) from None
+    return metadata

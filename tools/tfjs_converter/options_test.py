@@ -1,0 +1,48 @@
+import json
+
+import pytest
+
+from tfjs_converter.errors import ConversionError
+from tfjs_converter.options import ConversionOptions, read_metadata
+
+
+def test_defaults_match_tensorflowjs_converter_except_control_flow():
+    options = ConversionOptions()
+    assert options.quantization is None
+    assert options.quantization_dtype_map() is None
+    assert options.weight_shard_size_bytes == 4 * 1024 * 1024
+    assert options.control_flow_v2 is True
+
+
+def test_quantizing_all_weights_is_a_fallthrough():
+    assert ConversionOptions(quantization="uint8").quantization_dtype_map() == {"uint8": True}
+
+
+def test_quantization_patterns_are_passed_as_a_list():
+    options = ConversionOptions(quantization="float16", quantization_patterns=("dense/*", "conv*"))
+    assert options.quantization_dtype_map() == {"float16": ["dense/*", "conv*"]}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"quantization": "int4"}, "unknown quantization 'int4': use one of float16, uint8, uint16"),
+        ({"quantization": "uint8", "quantization_patterns": ()}, "use '*' for all weights"),
+        ({"quantization": "uint8", "quantization_patterns": (" ",)}, "use '*' for all weights"),
+        ({"weight_shard_size_bytes": 0}, "weight shard size must be positive, not 0"),
+    ],
+)
+def test_bad_options_are_rejected_with_the_fix(arguments, message):
+    with pytest.raises(ConversionError, match=message.replace("*", r"\*")):
+        ConversionOptions(**arguments)
+
+
+def test_metadata_is_read_from_json_files(tmp_path):
+    (tmp_path / "labels.json").write_text(json.dumps(["yes", "no"]))
+    assert read_metadata({"labels": tmp_path / "labels.json"}) == {"labels": ["yes", "no"]}
+
+
+def test_metadata_that_is_not_json_names_the_file(tmp_path):
+    (tmp_path / "labels.json").write_text("{not json")
+    with pytest.raises(ConversionError, match=r"metadata 'labels': .*labels.json is not a readable JSON file"):
+        read_metadata({"labels": tmp_path / "labels.json"})
