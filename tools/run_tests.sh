@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the whole rules_tfjs test suite (the README's test command; .ci/run).
+#
+# Installs what the tests drive (Debian's Bazel, nginx, Chromium) if missing,
+# creates the converter environment through Bazel, adds pytest next to it from
+# requirements_dev_lock.txt, and runs pytest: the converter's unit tests under
+# tools/ and the integration tests under tests/, which drive real Bazel builds.
+# Extra arguments go to pytest, e.g. `tools/run_tests.sh -k cache`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+workspace="$PWD"
+
+tools/setup_machine.sh test
+trap '"$workspace/tools/bazel" shutdown >/dev/null 2>&1 || true' EXIT
+
+tools/bazel build @rules_tfjs_python//:python
+output_base="$(tools/bazel info output_base 2>/dev/null)"
+python="$output_base/external/rules_tfjs_python/venv/bin/python3"
+
+# pytest goes beside the environment, not into it: the environment is an
+# input of every conversion, and test tools must not change its cache keys.
+dev_tools="$output_base/rules_tfjs_dev_tools"
+dev_lock_hash="$(sha256sum requirements_dev_lock.txt | cut -d' ' -f1)"
+if [[ "$(cat "$dev_tools/.lock_hash" 2>/dev/null || true)" != "$dev_lock_hash" ]]; then
+  rm -rf "$dev_tools"
+  base_python="$("$python" -I -c 'import sys; print(sys._base_executable)')"
+  "$base_python" -I -m pip install --isolated --quiet --disable-pip-version-check \
+    --no-deps --require-hashes --only-binary=:all: --target "$dev_tools" \
+    --requirement requirements_dev_lock.txt
+  echo "$dev_lock_hash" > "$dev_tools/.lock_hash"
+fi
+
+PYTHONPATH="$dev_tools" "$python" -s -B -m pytest "$@"
