@@ -19,7 +19,14 @@ def _entry_point(converter):
             return source
     fail("{} has no __main__.py".format(converter.label))
 
-def python_action(ctx, arguments, inputs, outputs, mnemonic, progress_message):
+def python_action(
+        ctx,
+        arguments,
+        inputs,
+        outputs,
+        mnemonic,
+        progress_message,
+        execution_requirements = {}):
     """Runs `python tfjs_converter <arguments>` as an action.
 
     Args:
@@ -31,6 +38,7 @@ def python_action(ctx, arguments, inputs, outputs, mnemonic, progress_message):
       outputs: list of File it writes.
       mnemonic: the action mnemonic.
       progress_message: the progress message.
+      execution_requirements: passed on to the action.
     """
     python = ctx.toolchains[TOOLCHAIN_TYPE].python
     converter = ctx.attr._converter[DefaultInfo].files
@@ -51,4 +59,5 @@ def python_action(ctx, arguments, inputs, outputs, mnemonic, progress_message):
         env = _ACTION_ENV,
         mnemonic = mnemonic,
         progress_message = progress_message,
+        execution_requirements = execution_requirements,
     )

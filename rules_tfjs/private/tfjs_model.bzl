@@ -105,6 +105,13 @@ def _tfjs_model_impl(ctx):
         inputs = depset(options.metadata.values(), transitive = [saved_model.files]),
         outputs = directories.values(),
         mnemonic = "TfjsConvert",
+        # A persistent worker imports TensorFlow once instead of per action;
+        # with workers off (remote execution, --strategy=TfjsConvert=sandboxed)
+        # the same command line runs as a one-shot process.
+        execution_requirements = {
+            "requires-worker-protocol": "proto",
+            "supports-workers": "1",
+        },
         progress_message = "Converting {} signature{} {} to TensorFlow.js".format(
             ctx.label,
             "s" if len(directories) > 1 else "",

@@ -116,31 +116,38 @@ def conversion_request(args: argparse.Namespace):
     )
 
 
-def _run_convert(args: argparse.Namespace) -> None:
+def _run_convert(args: argparse.Namespace, load) -> None:
     from tfjs_converter.convert import convert
 
-    convert(conversion_request(args))
+    convert(conversion_request(args), load=load)
 
 
-def _run_export(args: argparse.Namespace) -> None:
+def _run_export(args: argparse.Namespace, load) -> None:
     from tfjs_converter.export import export_saved_model
 
     export_saved_model(args.script, args.output_dir, args.script_arg)
 
 
-def run_captured(args: argparse.Namespace) -> tuple[bool, str]:
+def run_captured(
+    args: argparse.Namespace, load=None, show_log: bool = False
+) -> tuple[bool, str]:
     """Runs a parsed command with its output captured.
+
+    Args:
+      args: the parsed command line.
+      load: a SavedModel loader for `convert`, e.g. a worker's cache.
+      show_log: report what TensorFlow logged even for bad input.
 
     Returns:
       (success, what to report): nothing on success, else the error message.
     """
     with native_output.captured_output() as captured:
         try:
-            args.run(args)
+            args.run(args, load)
             return True, ""
         except ConversionError as error:
             report = f"{PROGRAM}: error: {error}\n"
-            show_log = args.show_log_on_error
+            show_log = show_log or args.show_log_on_error
         except Exception:  # noqa: BLE001 - a bug or a failing user script: report it whole
             report = traceback.format_exc()
             show_log = True
@@ -150,7 +157,11 @@ def run_captured(args: argparse.Namespace) -> tuple[bool, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    success, report = run_captured(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--persistent_worker" in argv:
+        from tfjs_converter import worker
+
+        return worker.main()
+    success, report = run_captured(build_parser().parse_args(argv))
     sys.stderr.write(report)
     return 0 if success else 1

@@ -36,10 +36,11 @@ class ConversionRequest:
     options: ConversionOptions = ConversionOptions()
 
 
-def convert(request: ConversionRequest, load: Loader = saved_model.load_saved_model) -> None:
+def convert(request: ConversionRequest, load: Loader | None = None) -> None:
     """Carries out a request; `load` may be a caching SavedModel loader."""
     if not request.outputs:
         raise ConversionError("no signatures to convert: name at least one")
+    load = load or saved_model.load_saved_model
     model = load(Path(request.saved_model_dir), request.tags)
     model.check_signatures(list(request.outputs))
     staged: dict[str, Path] = {}

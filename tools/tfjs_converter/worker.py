@@ -1,0 +1,106 @@
+"""A Bazel persistent worker for `convert` requests.
+
+Bazel starts `python tfjs_converter/__main__.py --persistent_worker` once and
+sends it WorkRequests on stdin, one at a time. TensorFlow and tensorflowjs are
+imported once per worker rather than once per action (6-8 s), and a loaded
+SavedModel is kept for the next request that reads the same files, so a warm
+conversion costs what the conversion itself costs. Each request still writes
+only its own declared outputs, and a failing request is answered with its
+error while the worker lives on.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import gc
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from tfjs_converter import cli
+from tfjs_converter.worker_protocol import (
+    WorkResponse,
+    decode_request,
+    encode_response,
+    read_message,
+    write_message,
+)
+
+# Two SavedModels stay loaded: the one being converted and the previous one,
+# e.g. while alternating between two targets. Each can take hundreds of MB.
+DEFAULT_CACHED_MODELS = 2
+
+
+class SavedModelCache:
+    """Loaded SavedModels, least recently used dropped first.
+
+    A SavedModel is known by its directory, tags and the digests Bazel sends
+    for its files, so a rebuilt SavedModel in the same directory is loaded
+    afresh.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_CACHED_MODELS) -> None:
+        self.capacity = capacity
+        self.loads = 0
+        self._models: collections.OrderedDict = collections.OrderedDict()
+
+    def loader(self, inputs: Mapping[str, bytes]):
+        """A loader for convert() that looks in the cache first."""
+
+        def load(directory: Path, tags: Sequence[str]):
+            # Imported here, inside the request, where TensorFlow's start-up
+            # noise is captured.
+            from tfjs_converter.saved_model import load_saved_model
+
+            prefix = os.path.normpath(directory) + os.sep
+            files = tuple(sorted((p, d) for p, d in inputs.items() if os.path.normpath(p).startswith(prefix)))
+            key = (os.path.normpath(directory), tuple(tags), files)
+            if files and key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+            model = load_saved_model(directory, tags)
+            self.loads += 1
+            if files:
+                self._models[key] = model
+                while len(self._models) > self.capacity:
+                    self._models.popitem(last=False)
+                    gc.collect()
+            return model
+
+        return load
+
+
+def handle(request_bytes: bytes, parser, cache: SavedModelCache) -> WorkResponse:
+    request = decode_request(request_bytes)
+    usage_errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(usage_errors):
+            args = parser.parse_args(request.arguments)
+    except SystemExit:
+        return WorkResponse(2, usage_errors.getvalue(), request.request_id)
+    success, report = cli.run_captured(
+        args, load=cache.loader(request.inputs), show_log=request.verbosity > 0
+    )
+    return WorkResponse(0 if success else 1, report, request.request_id)
+
+
+def serve(requests: BinaryIO, responses: BinaryIO, capacity: int = DEFAULT_CACHED_MODELS) -> None:
+    """Answers requests until Bazel closes the stream."""
+    parser = cli.build_parser()
+    cache = SavedModelCache(capacity)
+    while (message := read_message(requests)) is not None:
+        write_message(responses, encode_response(handle(message, parser, cache)))
+
+
+def main() -> int:
+    # Responses go to the real stdout; anything else written to file
+    # descriptor 1 (TensorFlow writes there too) goes to the worker's log.
+    responses = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    # Buffered: a request lists every input and can be megabytes long, and
+    # a buffered read returns all the bytes asked for, not what the pipe holds.
+    serve(os.fdopen(0, "rb"), responses)
+    return 0
