@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,32 +14,57 @@ from pathlib import Path
 import pytest
 
 WORKSPACE = Path(__file__).resolve().parents[1]
+BAZEL_WRAPPER = WORKSPACE / "tools" / "bazel"
 sys.path.insert(0, str(WORKSPACE / "tools"))
 
 # Before any test module imports tensorflowjs: keeps TF-DF's banner away.
 import tfjs_converter  # noqa: E402, F401
 
 WAKE_SIGNATURES = ("filter", "encode", "detect")
+BUILT_TARGETS = ("//models:wake_tfjs", "//examples/...")
+OUTPUT_DIRS = (
+    "models/wake",
+    "models/wake_tfjs",
+    "examples/keras_classifier/classifier",
+    "examples/keras_classifier/classifier_tfjs",
+    "examples/checked_in/colour_namer_tfjs",
+)
 
 
 class Bazel:
-    """Runs tools/bazel in a workspace; every call is a real Bazel command."""
+    """Runs Bazel in a workspace through tools/bazel; every call is a real Bazel command."""
 
-    def __init__(self, workspace: Path, startup_options: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        output_base: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.workspace = workspace
-        self.startup_options = startup_options
+        self.output_base = output_base
+        self.startup_options = [f"--output_base={output_base}"] if output_base else []
+        self.env = {**os.environ, **(env or {})}
+
+    def with_env(self, env: dict[str, str]) -> Bazel:
+        """The same workspace and output base, with more environment variables."""
+        return Bazel(self.workspace, self.output_base, {**self.env, **env})
+
+    def command(self, command: str, *arguments: str) -> list[str]:
+        # A checkout's own wrapper writes that checkout's .bazelrc.offline.
+        own_wrapper = self.workspace / "tools" / "bazel"
+        return [
+            str(own_wrapper if own_wrapper.exists() else BAZEL_WRAPPER),
+            *self.startup_options,
+            command,
+            *(["--color=no", "--curses=no"] if command not in ("shutdown", "info") else []),
+            *arguments,
+        ]
 
     def __call__(self, command: str, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [
-                str(self.workspace / "tools" / "bazel"),
-                *self.startup_options,
-                command,
-                "--color=no",
-                "--curses=no",
-                *arguments,
-            ],
+            self.command(command, *arguments),
             cwd=self.workspace,
+            env=self.env,
             capture_output=True,
             text=True,
             check=False,
@@ -46,9 +73,74 @@ class Bazel:
             pytest.fail(f"bazel {command} {' '.join(arguments)} failed:\n{result.stderr[-6000:]}")
         return result
 
+    def start(self, command: str, *arguments: str) -> subprocess.Popen:
+        """Starts a command without waiting for it."""
+        return subprocess.Popen(
+            self.command(command, *arguments),
+            cwd=self.workspace,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     @property
     def bin(self) -> Path:
         return self.workspace / "bazel-bin"
+
+    def shutdown(self) -> None:
+        self("shutdown", check=False)
+
+
+def copy_workspace(destination: Path) -> Path:
+    """Copies the working tree (tracked and untracked, not ignored files), as a new checkout."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=WORKSPACE,
+        capture_output=True,
+        check=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source = WORKSPACE / name
+        if source.is_file() and not name.startswith("tests/tmp/"):
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def spawns(execution_log: Path) -> list[dict]:
+    """The spawns of a --execution_log_json_file (a stream of JSON objects)."""
+    text, decoder, position, result = execution_log.read_text(), json.JSONDecoder(), 0, []
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position == len(text):
+            return result
+        spawn, position = decoder.raw_decode(text, position)
+        result.append(spawn)
+
+
+def executed(execution_log: Path) -> dict[str, int]:
+    """Mnemonic -> number of spawns that ran (not served by a cache)."""
+    counts: dict[str, int] = {}
+    for spawn in spawns(execution_log):
+        if not spawn.get("remoteCacheHit"):
+            counts[spawn["mnemonic"]] = counts.get(spawn["mnemonic"], 0) + 1
+    return counts
+
+
+def output_digests(bin_dir: Path) -> dict[str, str]:
+    """sha256 of every file under the demo and example outputs."""
+    import hashlib
+
+    digests = {}
+    for directory in OUTPUT_DIRS:
+        for path in sorted((bin_dir / directory).rglob("*")):
+            if path.is_file():
+                relative = path.relative_to(bin_dir).as_posix()
+                digests[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +152,48 @@ def bazel() -> Bazel:
 def wake_tfjs(bazel: Bazel) -> Path:
     bazel("build", "//models:wake_tfjs")
     return bazel.bin / "models" / "wake_tfjs"
+
+
+@pytest.fixture(scope="session")
+def main_outputs(bazel: Bazel) -> dict[str, str]:
+    """Digests of the demo and examples built in this workspace."""
+    bazel("build", *BUILT_TARGETS)
+    return output_digests(bazel.bin)
+
+
+class Checkouts:
+    """Copies of the workspace at other paths, each with its own output base."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.created: list[Bazel] = []
+
+    def new(self, name: str, env: dict[str, str] | None = None) -> Bazel:
+        directory = self.root / name
+        copy_workspace(directory / "workspace")
+        bazel = Bazel(directory / "workspace", directory / "output_base", env)
+        self.created.append(bazel)
+        return bazel
+
+    def close(self) -> None:
+        for bazel in self.created:
+            bazel("clean", "--expunge", check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def checkouts(tmp_path_factory) -> Iterator[Checkouts]:
+    created = Checkouts(tmp_path_factory.mktemp("checkouts"))
+    try:
+        yield created
+    finally:
+        created.close()
+
+
+@pytest.fixture(scope="session")
+def second_checkout(checkouts: Checkouts) -> Bazel:
+    """Another checkout with a fresh output base, for cache and fault tests."""
+    return checkouts.new("second")
 
 
 class ScratchPackage:

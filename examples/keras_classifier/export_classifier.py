@@ -2,14 +2,17 @@
 
 Usage: export_classifier.py OUTPUT_DIR
 
-`model.export()` writes a SavedModel whose `serve` endpoint is also saved as
-the `serving_default` signature. The weights are seeded, so every export is
-identical; a real project would load trained weights here instead.
+The weights are seeded, so every export is identical; a real project would
+load trained weights here instead. The model is saved through a tf.Module
+rather than with `model.export()`: Keras 3's export lists the variables in an
+order that changes from one process to the next, so its SavedModels (and
+everything converted from them) would never hit a cache.
 """
 
 import sys
 
 import keras
+import tensorflow as tf
 
 IMAGE_SIZE = 32
 CLASSES = 10
@@ -28,5 +31,18 @@ def build_classifier() -> keras.Model:
     return keras.Model(inputs, outputs, name="classifier")
 
 
+class ServingModule(tf.Module):
+    def __init__(self, model: keras.Model):
+        super().__init__()
+        self.model = model
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32, name="image")]
+    )
+    def classify(self, image):
+        return {"scores": self.model(image, training=False)}
+
+
 if __name__ == "__main__":
-    build_classifier().export(sys.argv[1])
+    module = ServingModule(build_classifier())
+    tf.saved_model.save(module, sys.argv[1], signatures={"serving_default": module.classify})

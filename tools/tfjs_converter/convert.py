@@ -83,7 +83,10 @@ def convert_saved_model(
 
 def _staging_directory(output_dir: Path) -> Path:
     # A sibling, so that the final rename stays within one file system.
+    # Siblings left by a killed conversion of the same output are removed.
     output_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in output_dir.parent.glob(f".{output_dir.name}.*"):
+        shutil.rmtree(stale, ignore_errors=True)
     staging_dir = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
     staging_dir.chmod(0o755)
     return staging_dir

@@ -88,6 +88,15 @@ def test_existing_output_directories_are_replaced(tiny_saved_model, tmp_path):
     assert sorted(_files(stale)) == ["group1-shard1of1.bin", "model.json"]
 
 
+def test_staging_left_by_a_killed_conversion_is_removed(tiny_saved_model, tmp_path):
+    (tmp_path / ".scale.k1ll3d").mkdir()
+    (tmp_path / ".scale.k1ll3d" / "model.json").write_text("{")
+
+    convert_saved_model(tiny_saved_model, ["scale"], tmp_path)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scale"]
+
+
 def test_quantization_is_applied_to_matching_weights(tiny_saved_model, tmp_path):
     plain = convert_saved_model(tiny_saved_model, ["mix"], tmp_path / "plain")["mix"]
     options = ConversionOptions(quantization="float16")
