@@ -4,14 +4,16 @@ A streaming wake-word detector split the way production pipelines split it,
 so that each stage runs at its own rate on the device:
 
 * `filter`: one 25 ms audio frame (400 samples at 16 kHz) to 40 log-mel
-  features (Hann window, 512-point FFT, mel filterbank, log);
+  features (Hann window, 512-point DFT power spectrum, mel filterbank, log);
 * `encode`: features plus the recurrent state to an encoding and the next
   state (a GRU cell), run once per frame with the state fed back;
 * `detect`: the last 16 encodings to the probability that the wake word was
   said.
 
-The weights are random but seeded, so every export is identical. Usage:
-`export_wake.py OUTPUT_DIR`.
+The DFT is a product with a constant windowed basis rather than tf.signal.rfft:
+TF.js's wasm backend has no FFT kernel, and for one short frame the matrix
+product costs about the same. The weights are random but seeded, so every
+export is identical. Usage: `export_wake.py OUTPUT_DIR`.
 """
 
 import sys
@@ -42,7 +44,11 @@ class WakeWordDetector(tf.Module):
         def bias(size):
             return tf.Variable(np.zeros(size, np.float32))
 
-        self.window = tf.constant(np.hanning(FRAME_SAMPLES).astype(np.float32))
+        # Windowed real and imaginary DFT bases: frame @ basis = rfft(frame * window).
+        window = np.hanning(FRAME_SAMPLES)[:, None]
+        phase = 2 * np.pi * np.outer(np.arange(FRAME_SAMPLES), np.arange(FFT_LENGTH // 2 + 1)) / FFT_LENGTH
+        self.dft_real = tf.constant((window * np.cos(phase)).astype(np.float32))
+        self.dft_imaginary = tf.constant((window * -np.sin(phase)).astype(np.float32))
         self.mel_matrix = tf.constant(
             tf.signal.linear_to_mel_weight_matrix(
                 num_mel_bins=MEL_BINS,
@@ -66,9 +72,13 @@ class WakeWordDetector(tf.Module):
         input_signature=[tf.TensorSpec([None, FRAME_SAMPLES], tf.float32, name="audio")]
     )
     def filter(self, audio):
-        spectrum = tf.abs(tf.signal.rfft(audio * self.window, fft_length=[FFT_LENGTH]))
-        mel_energy = tf.matmul(tf.square(spectrum), self.mel_matrix)
-        return {"features": tf.math.log(mel_energy + 1e-6)}
+        power = tf.square(tf.matmul(audio, self.dft_real)) + tf.square(
+            tf.matmul(audio, self.dft_imaginary)
+        )
+        mel_energy = tf.matmul(power, self.mel_matrix)
+        # A floor, not `+ 1e-6`: grappler would fuse a scalar add into the
+        # MatMul as a rank-0 bias, which TF.js's wasm backend rejects.
+        return {"features": tf.math.log(tf.maximum(mel_energy, 1e-6))}
 
     @tf.function(
         input_signature=[

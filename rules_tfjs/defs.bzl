@@ -3,10 +3,12 @@
 load("//rules_tfjs/private:providers.bzl", _SavedModelInfo = "SavedModelInfo", _TfjsModelInfo = "TfjsModelInfo")
 load("//rules_tfjs/private:saved_model.bzl", _saved_model = "saved_model")
 load("//rules_tfjs/private:tfjs_model.bzl", _tfjs_model = "tfjs_model")
+load("//rules_tfjs/private:tfjs_model_test.bzl", _tfjs_model_test = "tfjs_model_test")
 load("//rules_tfjs/private:toolchain.bzl", _TfjsPythonInfo = "TfjsPythonInfo", _tfjs_python_toolchain = "tfjs_python_toolchain")
 
 saved_model = _saved_model
 tfjs_model = _tfjs_model
+tfjs_model_test = _tfjs_model_test
 tfjs_python_toolchain = _tfjs_python_toolchain
 
 SavedModelInfo = _SavedModelInfo

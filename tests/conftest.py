@@ -137,7 +137,7 @@ def output_digests(bin_dir: Path) -> dict[str, str]:
     digests = {}
     for directory in OUTPUT_DIRS:
         for path in sorted((bin_dir / directory).rglob("*")):
-            if path.is_file():
+            if path.is_file() and path.suffix != ".params":  # Bazel's, not the rules'
                 relative = path.relative_to(bin_dir).as_posix()
                 digests[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests

@@ -3,14 +3,17 @@
 #
 #   tools/setup_machine.sh bazel   Debian's Bazel 4.2.3 and its rules_java
 #   tools/setup_machine.sh test    the above, plus what the test suite drives
-#                                  (nginx, Chromium, debootstrap)
+#                                  (nginx, Chromium; Node.js and npm if absent)
 #
 # Everything comes from Debian's package archive; run as root (or with sudo).
 set -euo pipefail
 
 case "${1:-}" in
   bazel) packages=(bazel-bootstrap bazel-rules-java) ;;
-  test) packages=(bazel-bootstrap bazel-rules-java nginx chromium) ;;
+  test)
+    packages=(bazel-bootstrap bazel-rules-java nginx chromium)
+    command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+    ;;
   *)
     echo "usage: $0 bazel|test" >&2
     exit 2

@@ -10,22 +10,23 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-# Rows: red, green, blue input; columns: red, green, blue, gray.
-WEIGHTS = np.array(
-    [[4.0, -2.0, -2.0, 0.0], [-2.0, 4.0, -2.0, 0.0], [-2.0, -2.0, 4.0, 0.0]], np.float32
-)
+# Rows: red, green, blue input; columns: red, green, blue scores.
+WEIGHTS = np.array([[4.0, -2.0, -2.0], [-2.0, 4.0, -2.0], [-2.0, -2.0, 4.0]], np.float32)
 
 
 class ColourNamer(tf.Module):
     def __init__(self):
         super().__init__()
         self.weights = tf.Variable(WEIGHTS)
-        self.gray_bias = tf.Variable(np.array([0.0, 0.0, 0.0, 1.0], np.float32))
+        self.gray_weight = tf.Variable(np.array([4.0], np.float32))
 
     @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="rgb")])
     def name_colour(self, rgb):
         spread = tf.reduce_max(rgb, axis=-1, keepdims=True) - tf.reduce_min(rgb, axis=-1, keepdims=True)
-        logits = tf.matmul(rgb, self.weights) + self.gray_bias * (1.0 - 4.0 * spread)
+        # Concatenated, not added to the product: grappler would fuse the add
+        # into the MatMul, and TF.js's wasm backend takes only rank-1 biases.
+        gray = 1.0 - self.gray_weight * spread
+        logits = tf.concat([tf.matmul(rgb, self.weights), gray], axis=-1)
         return {"scores": tf.nn.softmax(logits)}
 
 

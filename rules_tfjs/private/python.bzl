@@ -9,6 +9,14 @@ _ACTION_ENV = {
     "PYTHONHASHSEED": "0",
 }
 
+# A persistent worker imports TensorFlow once instead of per action; with
+# workers off (remote execution, --strategy=TfjsConvert=sandboxed) the same
+# command line runs as a one-shot process.
+WORKER_REQUIREMENTS = {
+    "requires-worker-protocol": "proto",
+    "supports-workers": "1",
+}
+
 # -s: no user site-packages; -B: the environment's byte code is compiled
 # already, and nothing may be written next to the sources.
 _INTERPRETER_FLAGS = ["-s", "-B"]

@@ -1,7 +1,7 @@
 """The `tfjs_model` rule: SavedModel signatures to TensorFlow.js graph models."""
 
 load(":providers.bzl", "TfjsModelInfo")
-load(":python.bzl", "TOOLCHAIN_TYPE", "python_action")
+load(":python.bzl", "TOOLCHAIN_TYPE", "WORKER_REQUIREMENTS", "python_action")
 load(":saved_model.bzl", "saved_model_info")
 
 QUANTIZATIONS = ["none", "float16", "uint8", "uint16"]
@@ -105,13 +105,7 @@ def _tfjs_model_impl(ctx):
         inputs = depset(options.metadata.values(), transitive = [saved_model.files]),
         outputs = directories.values(),
         mnemonic = "TfjsConvert",
-        # A persistent worker imports TensorFlow once instead of per action;
-        # with workers off (remote execution, --strategy=TfjsConvert=sandboxed)
-        # the same command line runs as a one-shot process.
-        execution_requirements = {
-            "requires-worker-protocol": "proto",
-            "supports-workers": "1",
-        },
+        execution_requirements = WORKER_REQUIREMENTS,
         progress_message = "Converting {} signature{} {} to TensorFlow.js".format(
             ctx.label,
             "s" if len(directories) > 1 else "",

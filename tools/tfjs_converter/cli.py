@@ -33,6 +33,14 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _feedback(text: str) -> tuple[str, dict[str, str]]:
+    signature, separator, pairs = text.partition(":")
+    feed = dict(_key_value(pair) for pair in pairs.split(",") if pair)
+    if not separator or not signature or not feed:
+        raise argparse.ArgumentTypeError(f"expected SIGNATURE:INPUT=OUTPUT[,...], not {text!r}")
+    return signature, feed
+
+
 def _unique(pairs: Sequence[tuple[str, str]], what: str) -> dict[str, str]:
     result: dict[str, str] = {}
     for key, value in pairs:
@@ -86,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.set_defaults(run=_run_convert, show_log_on_error=False)
 
+    reference = commands.add_parser(
+        "reference", help="run signatures in TensorFlow: the outputs TF.js must match"
+    )
+    reference.add_argument("--saved_model_dir", required=True, type=Path)
+    reference.add_argument("--tags", default="serve", help="comma-separated MetaGraph tags")
+    reference.add_argument("--signature", action="append", default=[], dest="signatures")
+    reference.add_argument("--inputs", type=Path, help="JSON: signature -> input key -> tensor")
+    reference.add_argument(
+        "--feedback",
+        action="append",
+        default=[],
+        type=_feedback,
+        metavar="SIGNATURE:INPUT=OUTPUT[,INPUT=OUTPUT]",
+        help="run SIGNATURE as a sequence, feeding OUTPUT back into INPUT",
+    )
+    reference.add_argument("--steps", type=int, default=8)
+    reference.add_argument("--output", required=True, type=Path)
+    reference.set_defaults(run=_run_reference, show_log_on_error=False)
+
     export = commands.add_parser("export", help="run a SavedModel export script")
     export.add_argument("--script", required=True, type=Path)
     export.add_argument("--output_dir", required=True, type=Path)
@@ -120,6 +147,23 @@ def _run_convert(args: argparse.Namespace, load) -> None:
     from tfjs_converter.convert import convert
 
     convert(conversion_request(args), load=load)
+
+
+def _run_reference(args: argparse.Namespace, load) -> None:
+    import json
+
+    from tfjs_converter.reference import reference, write_reference
+    from tfjs_converter.saved_model import load_saved_model
+
+    given = None
+    if args.inputs:
+        try:
+            given = json.loads(args.inputs.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ConversionError(f"inputs: {args.inputs} is not a readable JSON file ({error})") from None
+    model = (load or load_saved_model)(args.saved_model_dir, tuple(t for t in args.tags.split(",") if t))
+    data = reference(model, args.signatures, given, dict(args.feedback), args.steps)
+    write_reference(args.output, data)
 
 
 def _run_export(args: argparse.Namespace, load) -> None:

@@ -50,6 +50,19 @@ class LoopModel(tf.Module):
         return {"steps": steps}
 
 
+class Accumulator(tf.Module):
+    """A running sum: the smallest stateful, streaming signature."""
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, 2], tf.float32, name="x"),
+            tf.TensorSpec([None, 2], tf.float32, name="total"),
+        ]
+    )
+    def step(self, x, total):
+        return {"new_total": total + x, "count": tf.shape(x)[0]}
+
+
 def _save(module: tf.Module, directory: Path, **signatures) -> Path:
     tf.saved_model.save(module, str(directory), signatures=signatures)
     return directory
@@ -71,3 +84,9 @@ def unsupported_op_saved_model(tmp_path_factory) -> Path:
 def loop_saved_model(tmp_path_factory) -> Path:
     model = LoopModel()
     return _save(model, tmp_path_factory.mktemp("loop") / "model", halve=model.halve)
+
+
+@pytest.fixture(scope="session")
+def accumulator_saved_model(tmp_path_factory) -> Path:
+    model = Accumulator()
+    return _save(model, tmp_path_factory.mktemp("accumulator") / "model", step=model.step)

@@ -1,0 +1,130 @@
+"""tfjs_model_test: TF.js in Node and headless Chromium against TensorFlow, and that it can fail."""
+
+import subprocess
+
+import pytest
+
+from conftest import WORKSPACE
+
+PERTURBED_BZL = '''
+load("//rules_tfjs:defs.bzl", "TfjsModelInfo")
+
+def _perturbed_impl(ctx):
+    model = ctx.attr.model[TfjsModelInfo]
+    original = model.signatures["encode"]
+    copy = ctx.actions.declare_directory(ctx.label.name + "/encode")
+    # Adds 0.5 to the first float32 weight of the first shard.
+    ctx.actions.run_shell(
+        inputs = [original],
+        outputs = [copy],
+        command = """cp -rL {original}/. {copy} && chmod -R u+w {copy} && python3 -c '
+import struct, sys
+path = sys.argv[1] + "/group1-shard1of1.bin"
+data = bytearray(open(path, "rb").read())
+data[0:4] = struct.pack("<f", struct.unpack("<f", bytes(data[0:4]))[0] + 0.5)
+open(path, "wb").write(data)
+' {copy}
+""".format(original = original.path, copy = copy.path),
+        use_default_shell_env = True,
+    )
+    return [
+        DefaultInfo(files = depset([copy])),
+        TfjsModelInfo(
+            signatures = {"encode": copy},
+            saved_model = model.saved_model,
+            saved_model_tags = model.saved_model_tags,
+            options = model.options,
+        ),
+    ]
+
+perturbed = rule(_perturbed_impl, attrs = {"model": attr.label(providers = [TfjsModelInfo])})
+'''
+
+PERTURBED_BUILD = '''
+load("//rules_tfjs:defs.bzl", "tfjs_model_test")
+load(":perturbed.bzl", "perturbed")
+
+perturbed(
+    name = "perturbed",
+    model = "//models:wake_tfjs",
+)
+
+tfjs_model_test(
+    name = "perturbed_test",
+    model = ":perturbed",
+)
+'''
+
+
+def _test_log(bazel, label):
+    package, name = label.removeprefix("//").split(":")
+    return (bazel.workspace / "bazel-testlogs" / package / name / "test.log").read_text()
+
+
+def test_every_tfjs_model_test_in_the_workspace_passes(bazel):
+    bazel("test", "//...")
+    wake = _test_log(bazel, "//models:wake_tfjs_test")
+    for environment in ("node cpu", "node wasm", "chromium cpu", "chromium wasm"):
+        for row in ("filter         features", "encode         state", "encode×8       state", "detect         probability"):
+            assert f"ok   {environment:15} {row}" in wake, (environment, row)
+    assert "24 passed, 0 failed" in wake
+
+
+def test_a_perturbed_weight_is_reported_not_swallowed(bazel, scratch_package):
+    scratch_package.write("perturbed.bzl", PERTURBED_BZL)
+    scratch_package.write("BUILD.bazel", PERTURBED_BUILD)
+    result = bazel("test", f"{scratch_package.label}:perturbed_test", check=False)
+    assert result.returncode == 3, result.stderr[-3000:]  # Bazel's "build OK, tests failed"
+    log = _test_log(bazel, f"{scratch_package.label}:perturbed_test")
+    assert "FAIL node cpu        encode         encoding       max abs 2.2e-1" in log
+    assert "FAIL node wasm       encode         encoding       max abs 2.2e-1" in log
+    assert "worst at [0,0]: TF.js 0.716" in log and "allowed 0.0001 + 0.001·|TensorFlow|" in log
+    assert "2 passed, 2 failed" in log
+
+
+TEST_RULE = """
+load("//rules_tfjs:defs.bzl", "tfjs_model_test")
+
+tfjs_model_test(
+    name = "model_test",
+    model = "//models:wake_tfjs",
+    {attributes}
+)
+"""
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ('signatures = ["wake"],', "signatures has 'wake', which //models:wake_tfjs does not convert; it has filter, encode, detect"),
+        ('backends = ["webgl"],', "backends has 'webgl', which runs only in the browser: set browser = True"),
+        ('backends = ["webgpu"], browser = True,', "backends has 'webgpu': TF.js backends are cpu, wasm, webgl"),
+        ('atol = "small",', 'atol must be a non-negative number such as "1e-4", not "small"'),
+        ('feedback = {"encode": "state"},', "feedback['encode'] = \"state\": write INPUT=OUTPUT pairs"),
+        ('signatures = ["filter"], feedback = {"encode": "state=state"},', "feedback names signature 'encode', which this test does not run (filter)"),
+    ],
+)
+def test_bad_attribute_fails_analysis(bazel, scratch_package, attributes, message):
+    scratch_package.write("BUILD.bazel", TEST_RULE.format(attributes=attributes))
+    result = bazel("build", "--nobuild", f"{scratch_package.label}:model_test", check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_feedback_naming_an_unknown_output_fails_the_build_listing_the_keys(bazel, scratch_package):
+    scratch_package.write("BUILD.bazel", TEST_RULE.format(attributes='feedback = {"encode": "state=hidden"},'))
+    result = bazel("build", f"{scratch_package.label}:model_test", check=False)
+    assert result.returncode != 0
+    assert "feedback for 'encode' must map its inputs (features, state) to its outputs (encoding, state)" in result.stderr
+
+
+def test_the_comparison_unit_tests_pass():
+    result = subprocess.run(
+        ["node", "--test", "compare_test.js"],
+        cwd=WORKSPACE / "tools" / "tfjs_runner",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# fail 0" in result.stdout

@@ -1,0 +1,168 @@
+"""Reference outputs: a SavedModel's signatures run by TensorFlow, for TF.js to match.
+
+The inputs are given, or made up deterministically from each signature's
+input specs (every unknown dimension set to REFERENCE_DIMENSION). A feedback
+sequence runs a signature for several steps, feeding some outputs back into
+inputs, the way a streaming model keeps its state; the other inputs are new
+at every step.
+
+The result is JSON, the tensor format `tools/tfjs_runner` reads:
+`{"dtype": "float32" | "int32" | "bool", "shape": [...], "data": [flat values]}`
+with non-finite numbers as the strings "NaN", "Infinity", "-Infinity".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from tfjs_converter.errors import ConversionError
+from tfjs_converter.saved_model import LoadedSavedModel
+
+REFERENCE_DIMENSION = 2
+
+# TF.js computes in these three dtypes; int64 and float64 inputs arrive narrowed.
+_TFJS_DTYPES = {"float": "float32", "int": "int32", "bool": "bool"}
+
+
+def tfjs_dtype(dtype: tf.DType) -> str:
+    if dtype.is_floating:
+        return _TFJS_DTYPES["float"]
+    if dtype.is_integer:
+        return _TFJS_DTYPES["int"]
+    if dtype.is_bool:
+        return _TFJS_DTYPES["bool"]
+    raise ConversionError(
+        f"inputs of dtype {dtype.name} cannot be generated or compared; "
+        "give the signature's inputs in an inputs JSON file"
+    )
+
+
+def _encode(array: np.ndarray) -> dict[str, Any]:
+    def number(value):
+        value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+        return value
+
+    dtype = tfjs_dtype(tf.as_dtype(array.dtype))
+    data = np.asarray(array, np.float32 if dtype == "float32" else array.dtype).ravel()
+    return {"dtype": dtype, "shape": list(array.shape), "data": [number(v) for v in data]}
+
+
+def _decode(spec: Any, tensor_spec: tf.TensorSpec) -> np.ndarray:
+    values = spec["data"] if isinstance(spec, dict) else spec
+    array = np.asarray(values, dtype=tensor_spec.dtype.as_numpy_dtype)
+    if isinstance(spec, dict):
+        array = array.reshape(spec["shape"])
+    if not tensor_spec.shape.is_compatible_with(array.shape):
+        raise ConversionError(
+            f"input {tensor_spec.name!r} has shape {list(array.shape)}, but the "
+            f"signature takes {tensor_spec.shape}"
+        )
+    return array
+
+
+def generated_input(tensor_spec: tf.TensorSpec, seed_text: str) -> np.ndarray:
+    """A deterministic input for one TensorSpec: the same on every machine."""
+    rng = np.random.default_rng(zlib.crc32(seed_text.encode()))
+    shape = [REFERENCE_DIMENSION if d is None else d for d in tensor_spec.shape.as_list()]
+    dtype = tensor_spec.dtype
+    tfjs_dtype(dtype)  # fails early for strings and other dtypes TF.js cannot take
+    if dtype.is_floating:
+        return rng.uniform(-1.0, 1.0, shape).astype(np.float32).astype(dtype.as_numpy_dtype)
+    if dtype.is_integer:
+        return rng.integers(0, 10, shape).astype(dtype.as_numpy_dtype)
+    return rng.integers(0, 2, shape).astype(bool)
+
+
+def _input_specs(model: LoadedSavedModel, signature: str) -> dict[str, tf.TensorSpec]:
+    _, keyword_specs = model.concrete_function(signature).structured_input_signature
+    return dict(keyword_specs)
+
+
+def _run(model: LoadedSavedModel, signature: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    outputs = model.concrete_function(signature)(**{k: tf.constant(v) for k, v in inputs.items()})
+    return {key: value.numpy() for key, value in outputs.items()}
+
+
+def _inputs(model, signature, given, step=0) -> dict[str, np.ndarray]:
+    specs = _input_specs(model, signature)
+    if given is not None:
+        missing = sorted(set(specs) - set(given))
+        unknown = sorted(set(given) - set(specs))
+        if missing or unknown:
+            raise ConversionError(
+                f"inputs for signature {signature!r} must have exactly the keys "
+                f"{', '.join(sorted(specs))}; missing {missing}, unknown {unknown}"
+            )
+        return {key: _decode(given[key], spec) for key, spec in specs.items()}
+    return {key: generated_input(spec, f"{signature}/{key}/{step}") for key, spec in specs.items()}
+
+
+def _check_feedback(model: LoadedSavedModel, signature: str, feed: Mapping[str, str]) -> None:
+    inputs = set(_input_specs(model, signature))
+    outputs = set(model.signature_def(signature).outputs)
+    if not feed or not set(feed) <= inputs or not set(feed.values()) <= outputs:
+        raise ConversionError(
+            f"feedback for {signature!r} must map its inputs ({', '.join(sorted(inputs))}) "
+            f"to its outputs ({', '.join(sorted(outputs))}), as INPUT=OUTPUT pairs; "
+            f"got {', '.join(f'{k}={v}' for k, v in feed.items()) or 'nothing'}"
+        )
+
+
+def reference(
+    model: LoadedSavedModel,
+    signatures: Sequence[str],
+    given_inputs: Mapping[str, Mapping[str, Any]] | None = None,
+    feedback: Mapping[str, Mapping[str, str]] | None = None,
+    steps: int = 8,
+) -> dict[str, Any]:
+    """Runs signatures (and feedback sequences) and returns the reference JSON.
+
+    Args:
+      model: the loaded SavedModel.
+      signatures: the signatures to run once each.
+      given_inputs: signature -> input key -> tensor JSON (or nested list);
+        signatures not listed get generated inputs.
+      feedback: signature -> {input key: output key}: run that signature
+        `steps` times, feeding each output back into its input.
+      steps: the length of every feedback sequence.
+    """
+    given_inputs = given_inputs or {}
+    model.check_signatures([*signatures, *(feedback or {})])
+    result: dict[str, Any] = {"signatures": {}, "sequences": {}}
+    for signature in signatures:
+        inputs = _inputs(model, signature, given_inputs.get(signature))
+        outputs = _run(model, signature, inputs)
+        result["signatures"][signature] = {
+            "inputs": {k: _encode(v) for k, v in inputs.items()},
+            "outputs": {k: _encode(v) for k, v in outputs.items()},
+        }
+    for signature, feed in (feedback or {}).items():
+        _check_feedback(model, signature, feed)
+        frames, step_outputs = [], []
+        carried: dict[str, np.ndarray] = {}
+        for step in range(steps):
+            fresh = {
+                k: v
+                for k, v in _inputs(model, signature, None, step).items()
+                if step == 0 or k not in feed
+            }
+            outputs = _run(model, signature, {**fresh, **carried})
+            carried = {input_key: outputs[output_key] for input_key, output_key in feed.items()}
+            frames.append({k: _encode(v) for k, v in fresh.items()})
+            step_outputs.append({k: _encode(v) for k, v in outputs.items()})
+        result["sequences"][signature] = {"feed": dict(feed), "frames": frames, "steps": step_outputs}
+    return result
+
+
+def write_reference(path: str | Path, data: Mapping[str, Any]) -> None:
+    Path(path).write_text(json.dumps(data, sort_keys=True), encoding="utf-8")

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from tfjs_converter.errors import ConversionError
+from tfjs_converter.reference import REFERENCE_DIMENSION, reference
+from tfjs_converter.saved_model import load_saved_model
+
+
+def _array(spec):
+    return np.array(spec["data"], dtype=np.float32).reshape(spec["shape"])
+
+
+def test_generated_inputs_are_deterministic_and_fill_unknown_dimensions(tiny_saved_model):
+    model = load_saved_model(tiny_saved_model)
+    first = reference(model, ["scale", "mix"])
+    second = reference(load_saved_model(tiny_saved_model), ["scale", "mix"])
+
+    assert first == second
+    x = first["signatures"]["scale"]["inputs"]["x"]
+    assert (x["dtype"], x["shape"]) == ("float32", [REFERENCE_DIMENSION, 4])
+    assert all(-1.0 <= v <= 1.0 for v in x["data"])
+    assert sorted(first["signatures"]["mix"]["outputs"]) == ["mixed", "total"]
+
+
+def test_outputs_are_what_tensorflow_computes(tiny_saved_model):
+    model = load_saved_model(tiny_saved_model)
+    given = {"scale": {"x": [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]]}}
+    data = reference(model, ["scale"], given)
+    expected = model.concrete_function("scale")(x=np.array(given["scale"]["x"], np.float32))["y"]
+    assert np.array_equal(_array(data["signatures"]["scale"]["outputs"]["y"]), expected.numpy())
+
+
+def test_feedback_runs_a_sequence_feeding_outputs_back(accumulator_saved_model):
+    model = load_saved_model(accumulator_saved_model)
+    data = reference(model, [], feedback={"step": {"total": "new_total"}}, steps=4)
+
+    sequence = data["sequences"]["step"]
+    assert sequence["feed"] == {"total": "new_total"}
+    assert sorted(sequence["frames"][0]) == ["total", "x"]
+    assert all(sorted(frame) == ["x"] for frame in sequence["frames"][1:])
+    total = _array(sequence["frames"][0]["total"]) + sum(_array(f["x"]) for f in sequence["frames"])
+    assert np.allclose(_array(sequence["steps"][-1]["new_total"]), total, atol=1e-6)
+    assert sequence["steps"][0]["count"] == {"dtype": "int32", "shape": [], "data": [REFERENCE_DIMENSION]}
+
+
+def test_feedback_naming_unknown_keys_lists_the_signatures_keys(accumulator_saved_model):
+    model = load_saved_model(accumulator_saved_model)
+    with pytest.raises(ConversionError, match=r"must map its inputs \(total, x\) to its outputs \(count, new_total\)"):
+        reference(model, [], feedback={"step": {"state": "new_total"}})
+
+
+def test_given_inputs_must_match_the_signature(tiny_saved_model):
+    model = load_saved_model(tiny_saved_model)
+    with pytest.raises(ConversionError, match=r"must have exactly the keys x; missing \['x'\], unknown \['y'\]"):
+        reference(model, ["scale"], {"scale": {"y": [[1.0, 2.0, 3.0, 4.0]]}})

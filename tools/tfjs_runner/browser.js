@@ -1,0 +1,136 @@
+/**
+ * Runs a job in headless Chromium the way a web app runs a model: a page
+ * served over HTTP from 127.0.0.1 loads the TF.js bundles and fetches each
+ * model.json with tf.loadGraphModel. The browser is Debian's Chromium,
+ * driven by playwright-core; nothing is downloaded.
+ */
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+const { chromium } = require('playwright-core');
+const { EXECUTE_ASYNC_ADVISORY } = require('./run_models.js');
+
+const CONTENT_TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm', // instantiateStreaming insists on it
+  '.bin': 'application/octet-stream',
+};
+
+// No connection beyond our loopback server; no GPU (WebGL runs on
+// SwiftShader, which playwright enables).
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** URL path -> file. Only these files are served. */
+function routes(models) {
+  const tfjsDist = path.join(path.dirname(require.resolve('@tensorflow/tfjs/package.json')), 'dist');
+  const wasmDist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  const table = new Map([
+    ['/', path.join(__dirname, 'page.html')],
+    ['/run_models.js', path.join(__dirname, 'run_models.js')],
+    ['/tfjs/tf.min.js', path.join(tfjsDist, 'tf.min.js')],
+    ['/tfjs/tf-backend-wasm.min.js', path.join(wasmDist, 'tf-backend-wasm.min.js')],
+  ]);
+  for (const name of fs.readdirSync(wasmDist)) {
+    if (name.endsWith('.wasm')) table.set(`/tfjs/${name}`, path.join(wasmDist, name));
+  }
+  const urls = {};
+  for (const [signature, directory] of Object.entries(models)) {
+    const prefix = `/models/${encodeURIComponent(signature)}/`;
+    const model = JSON.parse(fs.readFileSync(path.join(directory, 'model.json'), 'utf8'));
+    table.set(prefix + 'model.json', path.join(directory, 'model.json'));
+    for (const group of model.weightsManifest || []) {
+      for (const shard of group.paths) table.set(prefix + shard, path.join(directory, shard));
+    }
+    urls[signature] = prefix + 'model.json';
+  }
+  return { table, urls };
+}
+
+function serve(table) {
+  const server = http.createServer((request, response) => {
+    const file = request.method === 'GET' && table.get(decodeURI(new URL(request.url, 'http://x').pathname));
+    if (!file) {
+      response.writeHead(404).end();
+      return;
+    }
+    fs.readFile(file, (error, body) => {
+      if (error) {
+        response.writeHead(500).end();
+        return;
+      }
+      const type = CONTENT_TYPES[path.extname(file)] || 'application/octet-stream';
+      response.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' }).end(body);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function launch(executable, profileParent) {
+  if (!fs.existsSync(executable)) {
+    throw new Error(`Chromium not found at ${executable}: install it (apt-get install chromium) or set CHROMIUM_BIN`);
+  }
+  // Playwright puts the browser profile under os.tmpdir(), and Chromium its
+  // sockets in the profile: a socket path longer than 107 bytes (Bazel's
+  // TEST_TMPDIR is deeper than that) stops Chromium at start.
+  process.env.TMPDIR = profileParent;
+  try {
+    return await chromium.launch({ executablePath: executable, headless: true, timeout: 60000, args: CHROMIUM_ARGS });
+  } catch (error) {
+    const detail = String(error.message || error).split('\n').slice(0, 6).join('\n');
+    throw new Error(`Chromium at ${executable} did not start (apt-get install chromium repairs it):\n${detail}`);
+  }
+}
+
+/**
+ * Runs the job once per backend, each in a fresh page.
+ * Returns {backend: run} with runs shaped like run_models.runJob's.
+ */
+async function runInChromium({ executable, models, job, backends, log }) {
+  const { table, urls } = routes(models);
+  const server = await serve(table);
+  const profileParent = fs.mkdtempSync(path.join(os.tmpdir().length > 40 ? '/tmp' : os.tmpdir(), 'tfjs_model_test-'));
+  let browser;
+  try {
+    browser = await launch(executable, profileParent);
+    const base = `http://127.0.0.1:${server.address().port}/`;
+    const runs = {};
+    for (const backend of backends) {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(120000);
+      page.on('console', (message) => {
+        if (!message.text().startsWith(EXECUTE_ASYNC_ADVISORY)) log(`chromium ${backend} console.${message.type()}: ${message.text()}`);
+      });
+      page.on('pageerror', (error) => log(`chromium ${backend} page error: ${error.message}`));
+      await page.goto(base, { waitUntil: 'load' });
+      if (!(await page.evaluate(() => window.tfjsReady === true))) {
+        throw new Error('the test page did not load TF.js');
+      }
+      runs[backend] = await page.evaluate(([j, b]) => window.runTfjsJob(j, b), [{ ...job, models: urls }, backend]);
+      await page.close();
+    }
+    return runs;
+  } finally {
+    if (browser) await Promise.race([browser.close(), new Promise((resolve) => setTimeout(resolve, 10000))]).catch(() => {});
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    fs.rmSync(profileParent, { recursive: true, force: true });
+  }
+}
+
+module.exports = { runInChromium };

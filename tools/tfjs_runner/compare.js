@@ -1,0 +1,123 @@
+/**
+ * Compares TF.js outputs with TensorFlow's, element by element, the way
+ * numpy.allclose does: an element matches when
+ *   |tfjs - tensorflow| <= atol + rtol * |tensorflow|,
+ * NaN matches NaN and an infinity matches the same infinity.
+ */
+'use strict';
+
+function decode(x) {
+  return typeof x === 'string' ? Number(x) : x;
+}
+
+function multiIndex(flat, shape) {
+  const index = [];
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    index.unshift(flat % shape[axis]);
+    flat = Math.floor(flat / shape[axis]);
+  }
+  return index;
+}
+
+/**
+ * Returns {ok, maxAbs, maxRel, worst: {index, actual, expected}, problem}.
+ * `problem` explains a dtype or shape mismatch, which fails outright.
+ */
+function compareTensor(actual, expected, { atol, rtol }) {
+  const result = { ok: true, maxAbs: 0, maxRel: 0, worst: null, problem: null };
+  if (actual.dtype !== expected.dtype || actual.shape.join(',') !== expected.shape.join(',')) {
+    result.ok = false;
+    result.problem = `TF.js gives ${actual.dtype} [${actual.shape}], TensorFlow ${expected.dtype} [${expected.shape}]`;
+    return result;
+  }
+  let worstExcess = -Infinity;
+  for (let i = 0; i < expected.data.length; i++) {
+    const a = decode(actual.data[i]);
+    const e = decode(expected.data[i]);
+    let difference;
+    if (Number.isNaN(e) || Number.isNaN(a)) {
+      difference = Number.isNaN(e) && Number.isNaN(a) ? 0 : Infinity;
+    } else if (!Number.isFinite(e) || !Number.isFinite(a)) {
+      difference = a === e ? 0 : Infinity;
+    } else {
+      difference = Math.abs(a - e);
+    }
+    const allowed = atol + rtol * (Number.isFinite(e) ? Math.abs(e) : 0);
+    result.maxAbs = Math.max(result.maxAbs, difference);
+    if (e !== 0 && Number.isFinite(e)) result.maxRel = Math.max(result.maxRel, difference / Math.abs(e));
+    if (difference > allowed) result.ok = false;
+    // The worst element: the one furthest past its tolerance.
+    if (difference - allowed > worstExcess) {
+      worstExcess = difference - allowed;
+      result.worst = { index: multiIndex(i, expected.shape), actual: a, expected: e };
+    }
+  }
+  return result;
+}
+
+/**
+ * Compares one run (an environment and backend) with the reference.
+ * Returns rows {signature, output, steps, ok, maxAbs, maxRel, worst, problem}:
+ * one per output of each signature, and one per output of each sequence,
+ * taking its worst step.
+ */
+function compareRun(run, reference, tolerance) {
+  const rows = [];
+  for (const [signature, error] of Object.entries(run.errors || {})) {
+    rows.push({ signature, output: '*', ok: false, problem: `TF.js failed: ${error}` });
+  }
+  for (const [signature, expected] of Object.entries(reference.signatures || {})) {
+    const actual = run.signatures[signature];
+    if (!actual) continue; // reported in errors
+    for (const [output, tensor] of Object.entries(expected.outputs)) {
+      if (!actual[output]) {
+        rows.push({ signature, output, ok: false, problem: 'TF.js gave no such output' });
+        continue;
+      }
+      rows.push({ signature, output, ...compareTensor(actual[output], tensor, tolerance) });
+    }
+  }
+  for (const [signature, sequence] of Object.entries(reference.sequences || {})) {
+    const actual = run.sequences[signature];
+    if (!actual) continue;
+    const outputs = Object.keys(sequence.steps[0] || {});
+    for (const output of outputs) {
+      const row = { signature, output, steps: sequence.steps.length, ok: true, maxAbs: 0, maxRel: 0, worst: null, problem: null };
+      let worstExcess = -Infinity;
+      sequence.steps.forEach((expectedStep, step) => {
+        const tensor = actual[step] && actual[step][output];
+        if (!tensor) {
+          row.ok = false;
+          row.problem = row.problem || `TF.js gave no ${output} at step ${step}`;
+          return;
+        }
+        const c = compareTensor(tensor, expectedStep[output], tolerance);
+        row.ok = row.ok && c.ok;
+        row.problem = row.problem || (c.problem && `step ${step}: ${c.problem}`);
+        row.maxAbs = Math.max(row.maxAbs, c.maxAbs);
+        row.maxRel = Math.max(row.maxRel, c.maxRel);
+        const excess = c.worst ? Math.abs(c.worst.actual - c.worst.expected) - (tolerance.atol + tolerance.rtol * Math.abs(c.worst.expected)) : -Infinity;
+        if (c.worst && excess > worstExcess) {
+          worstExcess = excess;
+          row.worst = { ...c.worst, step };
+        }
+      });
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+function formatRow(environment, row, tolerance) {
+  const what = `${environment.padEnd(15)} ${(row.steps ? `${row.signature}×${row.steps}` : row.signature).padEnd(14)} ${row.output.padEnd(14)}`;
+  if (row.problem) return `FAIL ${what} ${row.problem}`;
+  const numbers = `max abs ${row.maxAbs.toExponential(1)}  max rel ${row.maxRel.toExponential(1)}`;
+  if (row.ok) return `ok   ${what} ${numbers}`;
+  const where = `${row.worst.step !== undefined ? `step ${row.worst.step} ` : ''}[${row.worst.index}]`;
+  return (
+    `FAIL ${what} ${numbers}; worst at ${where}: TF.js ${row.worst.actual}, TensorFlow ${row.worst.expected} ` +
+    `(allowed ${tolerance.atol} + ${tolerance.rtol}·|TensorFlow|)`
+  );
+}
+
+module.exports = { compareTensor, compareRun, formatRow };

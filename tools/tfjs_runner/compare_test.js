@@ -1,0 +1,50 @@
+'use strict';
+
+const assert = require('node:assert/strict');
+const test = require('node:test');
+const { compareTensor, compareRun, formatRow } = require('./compare.js');
+
+const tolerance = { atol: 1e-4, rtol: 1e-3 };
+const tensor = (data, shape = [data.length], dtype = 'float32') => ({ dtype, shape, data });
+
+test('values within atol + rtol * |expected| match', () => {
+  const result = compareTensor(tensor([1.0005, -2e-5]), tensor([1.0, 0.0]), tolerance);
+  assert.equal(result.ok, true);
+  assert.ok(Math.abs(result.maxAbs - 5e-4) < 1e-12);
+});
+
+test('the worst element is reported by its index in the shape', () => {
+  const result = compareTensor(tensor([0, 0, 0, 0, 0.5, 0], [2, 3]), tensor([0, 0, 0, 0, 0, 0], [2, 3]), tolerance);
+  assert.equal(result.ok, false);
+  assert.deepEqual(result.worst, { index: [1, 1], actual: 0.5, expected: 0 });
+});
+
+test('NaN matches NaN only, infinities match themselves only', () => {
+  assert.equal(compareTensor(tensor(['NaN', 'Infinity']), tensor(['NaN', 'Infinity']), tolerance).ok, true);
+  assert.equal(compareTensor(tensor([0]), tensor(['NaN']), tolerance).ok, false);
+  assert.equal(compareTensor(tensor(['-Infinity']), tensor(['Infinity']), tolerance).ok, false);
+});
+
+test('a shape or dtype mismatch fails outright', () => {
+  const result = compareTensor(tensor([1, 2], [1, 2]), tensor([1, 2], [2, 1]), tolerance);
+  assert.equal(result.ok, false);
+  assert.match(result.problem, /TF.js gives float32 \[1,2\], TensorFlow float32 \[2,1\]/);
+});
+
+test('a sequence row keeps its worst step', () => {
+  const reference = {
+    signatures: {},
+    sequences: { step: { steps: [{ y: tensor([1]) }, { y: tensor([2]) }, { y: tensor([3]) }] } },
+  };
+  const run = { signatures: {}, sequences: { step: [{ y: tensor([1]) }, { y: tensor([2.5]) }, { y: tensor([3]) }] }, errors: {} };
+  const [row] = compareRun(run, reference, tolerance);
+  assert.equal(row.ok, false);
+  assert.equal(row.worst.step, 1);
+  assert.match(formatRow('node wasm', row, tolerance), /^FAIL .*step×3 .*worst at step 1 \[0\]: TF.js 2.5, TensorFlow 2/);
+});
+
+test('a signature TF.js could not run is a failure', () => {
+  const rows = compareRun({ signatures: {}, sequences: {}, errors: { filter: "Kernel 'RFFT' not registered" } }, { signatures: { filter: { outputs: {} } } }, tolerance);
+  assert.equal(rows.length, 1);
+  assert.match(formatRow('node wasm', rows[0], tolerance), /FAIL .*filter .*TF.js failed: Kernel 'RFFT' not registered/);
+});
