@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +91,12 @@ class Bazel:
 
     def shutdown(self) -> None:
         self("shutdown", check=False)
+
+
+def reported_passed(result: subprocess.CompletedProcess, label: str) -> bool:
+    """Whether `bazel test` reported label as passed (run now or cached)."""
+    pattern = rf"^{re.escape(label)}\s+(\(cached\) )?PASSED in "
+    return re.search(pattern, result.stdout + result.stderr, re.MULTILINE) is not None
 
 
 def copy_workspace(destination: Path) -> Path:

@@ -1,0 +1,68 @@
+"""The `tfjs` module extension: rules_tfjs's Python environment under Bzlmod.
+
+```starlark
+# MODULE.bazel
+bazel_dep(name = "rules_tfjs", version = "...")
+
+# Only to change the environment; rules_tfjs registers it as its toolchain.
+tfjs = use_extension("@rules_tfjs//rules_tfjs:extensions.bzl", "tfjs")
+tfjs.python_environment(requirements_lock = "//:requirements_lock.txt")
+```
+
+The extension creates the repositories `rules_tfjs_python` and
+`rules_tfjs_node` with the same repository rules as `rules_tfjs_dependencies()`
+in WORKSPACE, and rules_tfjs's MODULE.bazel registers the toolchain. The root module's
+`python_environment` tag, if it has one, sets its attributes; tags of other
+modules are ignored, and without a tag the defaults (rules_tfjs's own lock
+file) apply.
+"""
+
+load("//rules_tfjs:repositories.bzl", "tfjs_node_modules", "tfjs_python_environment")
+
+DEFAULT_NAME = "rules_tfjs_python"
+
+_python_environment = tag_class(
+    doc = "Sets the attributes of the converter's Python environment " +
+          "(root module only; see `tfjs_python_environment`).",
+    attrs = {
+        "requirements_lock": attr.label(
+            doc = "A pip-compile lock file with `--hash` lines for every " +
+                  "package. Default: rules_tfjs's own.",
+        ),
+        "python_version": attr.string(
+            doc = "The `X.Y` Python version of the lock file. Empty: read " +
+                  "from its pip-compile header.",
+        ),
+        "python_interpreter": attr.string(
+            doc = "The interpreter to create the environment with. Empty: " +
+                  "$RULES_TFJS_PYTHON, else a search of PATH and pyenv.",
+        ),
+        "index_url": attr.string(
+            doc = "The package index. Empty: https://pypi.org/simple.",
+        ),
+    },
+)
+
+def _tfjs_impl(mctx):
+    attrs = {}
+    for module in mctx.modules:
+        if not module.is_root:
+            continue
+        tags = module.tags.python_environment
+        if len(tags) > 1:
+            fail(("rules_tfjs: tfjs.python_environment is given {} times in " +
+                  "MODULE.bazel; give it once.").format(len(tags)))
+        for tag in tags:
+            for name in ("requirements_lock", "python_version", "python_interpreter", "index_url"):
+                value = getattr(tag, name)
+                if value:
+                    attrs[name] = value
+    tfjs_python_environment(name = DEFAULT_NAME, **attrs)
+    tfjs_node_modules(name = "rules_tfjs_node")
+
+tfjs = module_extension(
+    implementation = _tfjs_impl,
+    doc = "Creates `rules_tfjs_python`, the converter's Python environment, " +
+          "and `rules_tfjs_node`, tfjs_model_test's npm packages.",
+    tag_classes = {"python_environment": _python_environment},
+)
