@@ -46,7 +46,12 @@ class WakeWordDetector(tf.Module):
 
         # Windowed real and imaginary DFT bases: frame @ basis = rfft(frame * window).
         window = np.hanning(FRAME_SAMPLES)[:, None]
-        phase = 2 * np.pi * np.outer(np.arange(FRAME_SAMPLES), np.arange(FFT_LENGTH // 2 + 1)) / FFT_LENGTH
+        phase = (
+            2
+            * np.pi
+            * np.outer(np.arange(FRAME_SAMPLES), np.arange(FFT_LENGTH // 2 + 1))
+            / FFT_LENGTH
+        )
         self.dft_real = tf.constant((window * np.cos(phase)).astype(np.float32))
         self.dft_imaginary = tf.constant((window * -np.sin(phase)).astype(np.float32))
         self.mel_matrix = tf.constant(
@@ -68,9 +73,7 @@ class WakeWordDetector(tf.Module):
         self.detector_weights = weight(DETECTOR_CHANNELS, 1)
         self.detector_bias = tf.Variable(np.full(1, -1.0, np.float32))
 
-    @tf.function(
-        input_signature=[tf.TensorSpec([None, FRAME_SAMPLES], tf.float32, name="audio")]
-    )
+    @tf.function(input_signature=[tf.TensorSpec([None, FRAME_SAMPLES], tf.float32, name="audio")])
     def filter(self, audio):
         power = tf.square(tf.matmul(audio, self.dft_real)) + tf.square(
             tf.matmul(audio, self.dft_imaginary)

@@ -26,10 +26,22 @@ def _build(bazel, package, attributes, saved_model="//models:wake", *flags):
         ('signatures = ["../x"],', "signatures has '../x', which cannot name an output directory"),
         ('signatures = ["a/b"],', "signatures has 'a/b', which cannot name an output directory"),
         ('signatures = [""],', "signatures has '', which cannot name an output directory"),
-        ('signatures = ["encode"], quantization = "int4",', "invalid value in 'quantization' attribute: has to be one of 'none', 'float16', 'uint8' or 'uint16' instead of 'int4'"),
-        ('signatures = ["encode"], quantization_patterns = ["*"],', 'quantization_patterns is set but quantization is "none"'),
-        ('signatures = ["encode"], quantization = "uint8", quantization_patterns = [""],', "quantization_patterns has an empty pattern"),
-        ('signatures = ["encode"], weight_shard_size_bytes = 0,', "weight_shard_size_bytes must be positive, not 0"),
+        (
+            'signatures = ["encode"], quantization = "int4",',
+            "invalid value in 'quantization' attribute: has to be one of 'none', 'float16', 'uint8' or 'uint16' instead of 'int4'",
+        ),
+        (
+            'signatures = ["encode"], quantization_patterns = ["*"],',
+            'quantization_patterns is set but quantization is "none"',
+        ),
+        (
+            'signatures = ["encode"], quantization = "uint8", quantization_patterns = [""],',
+            "quantization_patterns has an empty pattern",
+        ),
+        (
+            'signatures = ["encode"], weight_shard_size_bytes = 0,',
+            "weight_shard_size_bytes must be positive, not 0",
+        ),
         ('signatures = ["encode"], saved_model_tags = [],', "saved_model_tags is empty"),
     ],
 )
@@ -41,7 +53,9 @@ def test_bad_attribute_fails_analysis(bazel, scratch_package, attributes, messag
 
 def test_a_target_without_saved_model_pb_is_rejected(bazel, scratch_package):
     scratch_package.write("notes/readme.txt", "not a model\n")
-    result = _build(bazel, scratch_package, 'signatures = ["encode"],', ":notes/readme.txt", "--nobuild")
+    result = _build(
+        bazel, scratch_package, 'signatures = ["encode"],', ":notes/readme.txt", "--nobuild"
+    )
     assert result.returncode != 0
     assert "is not a SavedModel: it has no saved_model.pb" in result.stderr
 
@@ -49,4 +63,6 @@ def test_a_target_without_saved_model_pb_is_rejected(bazel, scratch_package):
 def test_an_unknown_signature_fails_the_build_listing_the_models_signatures(bazel, scratch_package):
     result = _build(bazel, scratch_package, 'signatures = ["encode", "wakeword"],')
     assert result.returncode != 0
-    assert "has no signature 'wakeword'; its signatures are: detect, encode, filter" in result.stderr
+    assert (
+        "has no signature 'wakeword'; its signatures are: detect, encode, filter" in result.stderr
+    )

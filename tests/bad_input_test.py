@@ -7,7 +7,6 @@ import subprocess
 import textwrap
 
 import pytest
-
 from conftest import WORKSPACE, Bazel
 
 CHECKED_IN = WORKSPACE / "examples" / "checked_in" / "saved_model"
@@ -32,7 +31,9 @@ saved_model(
 """
 
 
-def _build_fails(bazel, package, saved_model=":files", attributes='signatures = ["serving_default"],'):
+def _build_fails(
+    bazel, package, saved_model=":files", attributes='signatures = ["serving_default"],'
+):
     if not (package.directory / "export.py").exists():
         package.write("export.py", "")  # the unused saved_model target's script
     package.write("BUILD.bazel", TFJS_MODEL.format(saved_model=saved_model, attributes=attributes))
@@ -109,11 +110,16 @@ def test_a_quantization_pattern_that_matches_no_weight_lists_the_weights(bazel, 
         saved_model="//examples/checked_in:colour_namer",
         attributes='signatures = ["serving_default"], quantization = "uint8", quantization_patterns = ["dense/*"],',
     )
-    assert "quantization pattern 'dense/*' match no weight; the weights are: StatefulPartitionedCall/" in stderr
+    assert (
+        "quantization pattern 'dense/*' match no weight; the weights are: StatefulPartitionedCall/"
+        in stderr
+    )
 
 
 def test_a_failing_export_script_shows_its_traceback(bazel, scratch_package):
-    scratch_package.write("export.py", "print('loading weights')\nraise FileNotFoundError('weights.h5')\n")
+    scratch_package.write(
+        "export.py", "print('loading weights')\nraise FileNotFoundError('weights.h5')\n"
+    )
     stderr = _build_fails(
         bazel,
         scratch_package,
@@ -141,7 +147,11 @@ def _python_of_another_version() -> str:
 
 def test_an_interpreter_that_does_not_fit_the_lock_file_is_named_with_the_fix(tmp_path):
     wrong = _python_of_another_version()
-    bazel = Bazel(WORKSPACE, tmp_path / "output_base", {"RULES_TFJS_PYTHON": wrong, "RULES_TFJS_CACHE": "none"})
+    bazel = Bazel(
+        WORKSPACE,
+        tmp_path / "output_base",
+        {"RULES_TFJS_PYTHON": wrong, "RULES_TFJS_CACHE": "none"},
+    )
     try:
         result = bazel("build", "@rules_tfjs_python//:python", check=False)
     finally:
@@ -172,7 +182,9 @@ def test_a_lock_file_whose_hash_does_not_match_fails_with_the_fix(tmp_path):
     (workspace / "BUILD.bazel").write_text('exports_files(["bad_lock.txt"])\n')
     (workspace / "bad_lock.txt").write_text(BAD_LOCK)
     (workspace / ".bazelversion").write_text("4\n")
-    (workspace / ".bazelrc").write_text(f"try-import {WORKSPACE}/.bazelrc.offline\nbuild --nosandbox_debug\n")
+    (workspace / ".bazelrc").write_text(
+        f"try-import {WORKSPACE}/.bazelrc.offline\nbuild --nosandbox_debug\n"
+    )
     bazel = Bazel(workspace, tmp_path / "output_base", {"RULES_TFJS_CACHE": "none"})
     try:
         result = bazel("build", "@rules_tfjs_python//:python", check=False)

@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import WORKSPACE, output_digests, reported_passed
 
 CHROOT_SCRIPT = WORKSPACE / "tools" / "bazel7_chroot.sh"
@@ -24,7 +23,9 @@ TESTS = (
 
 @pytest.fixture(scope="module")
 def chroot():
-    result = subprocess.run([str(CHROOT_SCRIPT), "setup"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(CHROOT_SCRIPT), "setup"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr[-4000:]
 
 
@@ -38,7 +39,9 @@ def _in_chroot(command: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("config", CONFIGS)
-def test_bazel7_tests_this_repository_and_builds_the_same_bytes_as_bazel4(chroot, main_outputs, config):
+def test_bazel7_tests_this_repository_and_builds_the_same_bytes_as_bazel4(
+    chroot, main_outputs, config
+):
     result = _in_chroot(f"bazel test --config={config} --color=no --curses=no //...")
     assert result.returncode == 0, result.stderr[-6000:]
     for test in TESTS:

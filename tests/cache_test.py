@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import BUILT_TARGETS, executed, output_digests, spawns
 
 # What BUILT_TARGETS run: 3 tfjs_model, 2 saved_model and 2 tfjs_model_test
@@ -50,7 +49,9 @@ def _nginx_cache(root: Path):
     (root / "cache").mkdir(parents=True)
     config = root / "nginx.conf"
     config.write_text(NGINX_CONFIG.format(root=root, port=port))
-    subprocess.run(["nginx", "-e", str(root / "error.log"), "-p", str(root), "-c", str(config)], check=True)
+    subprocess.run(
+        ["nginx", "-e", str(root / "error.log"), "-p", str(root), "-c", str(config)], check=True
+    )
     pid = int((root / "nginx.pid").read_text())
     try:
         deadline = time.monotonic() + 10
@@ -90,7 +91,9 @@ def test_http_remote_cache_serves_a_fresh_checkout_at_another_path(checkouts, tm
 
         downloader = checkouts.new("downloader")
         log = tmp_path / "execution.json"
-        downloader("build", f"--remote_cache={url}", f"--execution_log_json_file={log}", *BUILT_TARGETS)
+        downloader(
+            "build", f"--remote_cache={url}", f"--execution_log_json_file={log}", *BUILT_TARGETS
+        )
 
     assert executed(log) == {}
     hits = [s["mnemonic"] for s in spawns(log) if s["remoteCacheHit"]]
@@ -150,16 +153,32 @@ def test_changing_the_signature_list_reruns_only_that_conversion(second_checkout
 
 
 def test_changing_an_option_reruns_only_that_conversion(second_checkout, edits, tmp_path):
-    edits.replace("models/BUILD.bazel", 'saved_model = ":wake",', 'quantization = "uint8",\n    saved_model = ":wake",')
+    edits.replace(
+        "models/BUILD.bazel",
+        'saved_model = ":wake",',
+        'quantization = "uint8",\n    saved_model = ":wake",',
+    )
     assert _rebuild(second_checkout, tmp_path) == {"TfjsConvert": 1}
 
 
-def test_changing_an_export_script_reruns_its_export_conversion_and_reference(second_checkout, edits, tmp_path):
-    edits.replace("examples/keras_classifier/export_classifier.py", "set_random_seed(20261123)", "set_random_seed(1)")
-    assert _rebuild(second_checkout, tmp_path) == {"TfjsSavedModel": 1, "TfjsConvert": 1, "TfjsReference": 1}
+def test_changing_an_export_script_reruns_its_export_conversion_and_reference(
+    second_checkout, edits, tmp_path
+):
+    edits.replace(
+        "examples/keras_classifier/export_classifier.py",
+        "set_random_seed(20261123)",
+        "set_random_seed(1)",
+    )
+    assert _rebuild(second_checkout, tmp_path) == {
+        "TfjsSavedModel": 1,
+        "TfjsConvert": 1,
+        "TfjsReference": 1,
+    }
 
 
-def test_changing_the_converter_source_reruns_every_action_that_runs_it(second_checkout, edits, tmp_path):
+def test_changing_the_converter_source_reruns_every_action_that_runs_it(
+    second_checkout, edits, tmp_path
+):
     edits.replace("tools/tfjs_converter/pipeline.py", "MODEL_JSON = ", "# edited\nMODEL_JSON = ")
     assert _rebuild(second_checkout, tmp_path) == CONVERSIONS
 
@@ -171,7 +190,9 @@ def test_changing_the_lock_file_recreates_the_environment_and_reruns_everything(
     dev_lock = (second_checkout.workspace / "requirements_dev_lock.txt").read_text()
     iniconfig = dev_lock[dev_lock.index("iniconfig==") : dev_lock.index("packaging==")]
     lock = (second_checkout.workspace / "requirements_lock.txt").read_text()
-    edits.write("requirements_lock.txt", lock.replace("keras==", iniconfig.rstrip() + "\n" + "keras==", 1))
+    edits.write(
+        "requirements_lock.txt", lock.replace("keras==", iniconfig.rstrip() + "\n" + "keras==", 1)
+    )
     cache = tmp_path / "environment_cache"
     changed = second_checkout.with_env({"RULES_TFJS_CACHE": str(cache)})
     try:
@@ -180,4 +201,3 @@ def test_changing_the_lock_file_recreates_the_environment_and_reruns_everything(
     finally:
         edits.restore()
         second_checkout("build", *BUILT_TARGETS)  # back to the shared environment
-

@@ -61,7 +61,9 @@ class Bazel:
             *arguments,
         ]
 
-    def __call__(self, command: str, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    def __call__(
+        self, command: str, *arguments: str, check: bool = True
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
             self.command(command, *arguments),
             cwd=self.workspace,
@@ -101,12 +103,16 @@ def reported_passed(result: subprocess.CompletedProcess, label: str) -> bool:
 
 def copy_workspace(destination: Path) -> Path:
     """Copies the working tree (tracked and untracked, not ignored files), as a new checkout."""
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=WORKSPACE,
-        capture_output=True,
-        check=True,
-    ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=WORKSPACE,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         source = WORKSPACE / name
         if source.is_file() and not name.startswith("tests/tmp/"):

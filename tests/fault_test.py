@@ -6,7 +6,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import output_digests
 
 WAKE_TFJS = "//models:wake_tfjs"
@@ -30,7 +29,9 @@ def _pids(pattern: str, server_pid: int) -> list[int]:
     return [pid for pid in map(int, result.stdout.split()) if _descends_from(pid, server_pid)]
 
 
-def _kill_when_running(build: subprocess.Popen, pattern: str, server_pid: int, after_seconds: float) -> None:
+def _kill_when_running(
+    build: subprocess.Popen, pattern: str, server_pid: int, after_seconds: float
+) -> None:
     """SIGKILLs the process matching pattern once it has run for after_seconds."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and build.poll() is None:
@@ -60,7 +61,9 @@ def test_killed_converter_fails_the_build_and_the_next_build_is_whole(
     second_checkout("shutdown")  # no warm worker: the kill lands mid-import
 
     server_pid = int(second_checkout("info", "server_pid").stdout)
-    build = second_checkout.start("build", disk_cache, f"--strategy=TfjsConvert={strategy}", WAKE_TFJS)
+    build = second_checkout.start(
+        "build", disk_cache, f"--strategy=TfjsConvert={strategy}", WAKE_TFJS
+    )
     _kill_when_running(build, pattern, server_pid, after_seconds=1.0)
     _, stderr = build.communicate(timeout=300)
 

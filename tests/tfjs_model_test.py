@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_saved_model
-
 from conftest import WAKE_SIGNATURES
+from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_saved_model
 from tfjs_converter.saved_model import read_meta_graph
 
 
@@ -19,7 +18,9 @@ def test_each_signature_has_its_own_directory_with_model_json_and_shards(wake_tf
     for signature in WAKE_SIGNATURES:
         files = sorted(p.name for p in (wake_tfjs / signature).iterdir())
         assert files[-1] == "model.json"
-        assert files[:-1] and all(f.startswith("group1-shard") and f.endswith(".bin") for f in files[:-1])
+        assert files[:-1] and all(
+            f.startswith("group1-shard") and f.endswith(".bin") for f in files[:-1]
+        )
 
 
 def test_model_json_keys_are_the_saved_models_signature_keys(wake_tfjs, bazel):

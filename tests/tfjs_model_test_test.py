@@ -3,7 +3,6 @@
 import subprocess
 
 import pytest
-
 from conftest import WORKSPACE
 
 PERTURBED_BZL = '''
@@ -40,7 +39,7 @@ open(path, "wb").write(data)
 perturbed = rule(_perturbed_impl, attrs = {"model": attr.label(providers = [TfjsModelInfo])})
 '''
 
-PERTURBED_BUILD = '''
+PERTURBED_BUILD = """
 load("//rules_tfjs:defs.bzl", "tfjs_model_test")
 load(":perturbed.bzl", "perturbed")
 
@@ -53,7 +52,7 @@ tfjs_model_test(
     name = "perturbed_test",
     model = ":perturbed",
 )
-'''
+"""
 
 
 def _test_log(bazel, label):
@@ -65,7 +64,12 @@ def test_every_tfjs_model_test_in_the_workspace_passes(bazel):
     bazel("test", "//...")
     wake = _test_log(bazel, "//models:wake_tfjs_test")
     for environment in ("node cpu", "node wasm", "chromium cpu", "chromium wasm"):
-        for row in ("filter         features", "encode         state", "encode×8       state", "detect         probability"):
+        for row in (
+            "filter         features",
+            "encode         state",
+            "encode×8       state",
+            "detect         probability",
+        ):
             assert f"ok   {environment:15} {row}" in wake, (environment, row)
     assert "24 passed, 0 failed" in wake
 
@@ -96,12 +100,27 @@ tfjs_model_test(
 @pytest.mark.parametrize(
     ("attributes", "message"),
     [
-        ('signatures = ["wake"],', "signatures has 'wake', which //models:wake_tfjs does not convert; it has filter, encode, detect"),
-        ('backends = ["webgl"],', "backends has 'webgl', which runs only in the browser: set browser = True"),
-        ('backends = ["webgpu"], browser = True,', "backends has 'webgpu': TF.js backends are cpu, wasm, webgl"),
+        (
+            'signatures = ["wake"],',
+            "signatures has 'wake', which //models:wake_tfjs does not convert; it has filter, encode, detect",
+        ),
+        (
+            'backends = ["webgl"],',
+            "backends has 'webgl', which runs only in the browser: set browser = True",
+        ),
+        (
+            'backends = ["webgpu"], browser = True,',
+            "backends has 'webgpu': TF.js backends are cpu, wasm, webgl",
+        ),
         ('atol = "small",', 'atol must be a non-negative number such as "1e-4", not "small"'),
-        ('feedback = {"encode": "state"},', "feedback['encode'] = \"state\": write INPUT=OUTPUT pairs"),
-        ('signatures = ["filter"], feedback = {"encode": "state=state"},', "feedback names signature 'encode', which this test does not run (filter)"),
+        (
+            'feedback = {"encode": "state"},',
+            "feedback['encode'] = \"state\": write INPUT=OUTPUT pairs",
+        ),
+        (
+            'signatures = ["filter"], feedback = {"encode": "state=state"},',
+            "feedback names signature 'encode', which this test does not run (filter)",
+        ),
     ],
 )
 def test_bad_attribute_fails_analysis(bazel, scratch_package, attributes, message):
@@ -112,10 +131,15 @@ def test_bad_attribute_fails_analysis(bazel, scratch_package, attributes, messag
 
 
 def test_feedback_naming_an_unknown_output_fails_the_build_listing_the_keys(bazel, scratch_package):
-    scratch_package.write("BUILD.bazel", TEST_RULE.format(attributes='feedback = {"encode": "state=hidden"},'))
+    scratch_package.write(
+        "BUILD.bazel", TEST_RULE.format(attributes='feedback = {"encode": "state=hidden"},')
+    )
     result = bazel("build", f"{scratch_package.label}:model_test", check=False)
     assert result.returncode != 0
-    assert "feedback for 'encode' must map its inputs (features, state) to its outputs (encoding, state)" in result.stderr
+    assert (
+        "feedback for 'encode' must map its inputs (features, state) to its outputs (encoding, state)"
+        in result.stderr
+    )
 
 
 def test_the_comparison_unit_tests_pass():

@@ -22,7 +22,9 @@ class ColourNamer(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="rgb")])
     def name_colour(self, rgb):
-        spread = tf.reduce_max(rgb, axis=-1, keepdims=True) - tf.reduce_min(rgb, axis=-1, keepdims=True)
+        spread = tf.reduce_max(rgb, axis=-1, keepdims=True) - tf.reduce_min(
+            rgb, axis=-1, keepdims=True
+        )
         # Concatenated, not added to the product: grappler would fuse the add
         # into the MatMul, and TF.js's wasm backend takes only rank-1 biases.
         gray = 1.0 - self.gray_weight * spread

@@ -7,6 +7,6 @@ if not __package__:
     # Run by path, as the Bazel actions do: make the package importable.
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from tfjs_converter import cli  # noqa: E402
+from tfjs_converter import cli
 
 sys.exit(cli.main())

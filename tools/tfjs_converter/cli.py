@@ -160,8 +160,12 @@ def _run_reference(args: argparse.Namespace, load) -> None:
         try:
             given = json.loads(args.inputs.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise ConversionError(f"inputs: {args.inputs} is not a readable JSON file ({error})") from None
-    model = (load or load_saved_model)(args.saved_model_dir, tuple(t for t in args.tags.split(",") if t))
+            raise ConversionError(
+                f"inputs: {args.inputs} is not a readable JSON file ({error})"
+            ) from None
+    model = (load or load_saved_model)(
+        args.saved_model_dir, tuple(t for t in args.tags.split(",") if t)
+    )
     data = reference(model, args.signatures, given, dict(args.feedback), args.steps)
     write_reference(args.output, data)
 
@@ -172,9 +176,7 @@ def _run_export(args: argparse.Namespace, load) -> None:
     export_saved_model(args.script, args.output_dir, args.script_arg)
 
 
-def run_captured(
-    args: argparse.Namespace, load=None, show_log: bool = False
-) -> tuple[bool, str]:
+def run_captured(args: argparse.Namespace, load=None, show_log: bool = False) -> tuple[bool, str]:
     """Runs a parsed command with its output captured.
 
     Args:

@@ -23,11 +23,16 @@ def test_convert_prints_nothing_on_success(tiny_saved_model, tmp_path):
     result = _run(
         tmp_path,
         "convert",
-        "--saved_model_dir", str(tiny_saved_model),
-        "--output", f"scale={tmp_path / 'out' / 'scale'}",
-        "--output", f"mix={tmp_path / 'out' / 'mix'}",
-        "--quantization", "uint16",
-        "--quantization_pattern", "*",
+        "--saved_model_dir",
+        str(tiny_saved_model),
+        "--output",
+        f"scale={tmp_path / 'out' / 'scale'}",
+        "--output",
+        f"mix={tmp_path / 'out' / 'mix'}",
+        "--quantization",
+        "uint16",
+        "--quantization_pattern",
+        "*",
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     model = json.loads((tmp_path / "out" / "mix" / "model.json").read_text())
@@ -38,8 +43,10 @@ def test_bad_input_prints_only_the_error(tiny_saved_model, tmp_path):
     result = _run(
         tmp_path,
         "convert",
-        "--saved_model_dir", str(tiny_saved_model),
-        "--output", f"nope={tmp_path / 'out' / 'nope'}",
+        "--saved_model_dir",
+        str(tiny_saved_model),
+        "--output",
+        f"nope={tmp_path / 'out' / 'nope'}",
     )
     assert result.returncode == 1
     assert result.stdout == ""

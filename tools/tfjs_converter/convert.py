@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tfjs_converter import saved_model
 from tfjs_converter.errors import ConversionError
-from tfjs_converter.options import ConversionOptions
+from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.pipeline import check_quantization_patterns, convert_concrete_function
 
 Loader = Callable[[Path, Sequence[str]], saved_model.LoadedSavedModel]
@@ -33,7 +33,7 @@ class ConversionRequest:
     saved_model_dir: Path
     outputs: Mapping[str, Path]
     tags: tuple[str, ...] = ("serve",)
-    options: ConversionOptions = ConversionOptions()
+    options: ConversionOptions = DEFAULT_OPTIONS
 
 
 def convert(request: ConversionRequest, load: Loader | None = None) -> None:
@@ -69,7 +69,7 @@ def convert_saved_model(
     output_root: str | Path,
     *,
     tags: Sequence[str] = ("serve",),
-    options: ConversionOptions = ConversionOptions(),
+    options: ConversionOptions = DEFAULT_OPTIONS,
 ) -> dict[str, Path]:
     """Converts signatures of a SavedModel into output_root/<signature>/.
 

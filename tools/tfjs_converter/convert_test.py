@@ -68,11 +68,11 @@ def test_unknown_signature_lists_the_models_signatures_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failing_signature_leaves_no_signature_written(
-    tiny_saved_model, tmp_path
-):
+def test_a_failing_signature_leaves_no_signature_written(tiny_saved_model, tmp_path):
     options = ConversionOptions(quantization="uint8", quantization_patterns=("no_such_weight*",))
-    with pytest.raises(ConversionError, match="quantization pattern 'no_such_weight\\*' match no weight"):
+    with pytest.raises(
+        ConversionError, match="quantization pattern 'no_such_weight\\*' match no weight"
+    ):
         convert_saved_model(tiny_saved_model, ["scale", "mix"], tmp_path, options=options)
 
     assert list(tmp_path.iterdir()) == []
@@ -146,7 +146,9 @@ def test_control_flow_v2_keeps_while_loops(loop_saved_model, tmp_path):
     def ops(control_flow_v2: bool) -> set[str]:
         options = ConversionOptions(control_flow_v2=control_flow_v2)
         output = tmp_path / str(control_flow_v2)
-        directory = convert_saved_model(loop_saved_model, ["halve"], output, options=options)["halve"]
+        directory = convert_saved_model(loop_saved_model, ["halve"], output, options=options)[
+            "halve"
+        ]
         topology = _model_json(directory)["modelTopology"]
         names = {node["op"] for node in topology["node"]}
         for function in topology.get("library", {}).get("function", []):

@@ -31,9 +31,7 @@ def export_saved_model(
         runpy.run_path(str(script), run_name="__main__")
     except SystemExit as exit_request:
         if exit_request.code not in (None, 0):
-            raise ConversionError(
-                f"{script} exited with status {exit_request.code}"
-            ) from None
+            raise ConversionError(f"{script} exited with status {exit_request.code}") from None
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
     if not (output_dir / SAVED_MODEL_FILE).is_file():

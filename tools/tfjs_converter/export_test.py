@@ -50,18 +50,32 @@ def test_exporting_twice_gives_the_same_bytes(tmp_path):
     for output in ("a", "b"):
         subprocess.run(
             [
-                sys.executable, "-s", "-B", str(Path(__file__).with_name("__main__.py")),
-                "export", "--script", str(script), "--output_dir", str(tmp_path / output),
-                "--script_arg", "2",
+                sys.executable,
+                "-s",
+                "-B",
+                str(Path(__file__).with_name("__main__.py")),
+                "export",
+                "--script",
+                str(script),
+                "--output_dir",
+                str(tmp_path / output),
+                "--script_arg",
+                "2",
             ],
             check=True,
         )
-    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    files_a = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
+    files_b = sorted(
+        p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file()
+    )
     assert files_a == files_b
     assert any(p.name == "fingerprint.pb" for p in files_a)
     for relative in files_a:
-        assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes(), relative
+        assert (tmp_path / "a" / relative).read_bytes() == (
+            tmp_path / "b" / relative
+        ).read_bytes(), relative
 
 
 def test_a_script_that_saves_nothing_is_told_where_to_save(tmp_path):

@@ -77,3 +77,6 @@ def read_metadata(files: Mapping[str, str | Path]) -> dict[str, Any]:
                 f"metadata {key!r}: {path} is not a readable JSON file ({error})"
             ) from None
     return metadata
+
+
+DEFAULT_OPTIONS = ConversionOptions()

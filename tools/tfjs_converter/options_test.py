@@ -26,7 +26,10 @@ def test_quantization_patterns_are_passed_as_a_list():
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"quantization": "int4"}, "unknown quantization 'int4': use one of float16, uint8, uint16"),
+        (
+            {"quantization": "int4"},
+            "unknown quantization 'int4': use one of float16, uint8, uint16",
+        ),
         ({"quantization": "uint8", "quantization_patterns": ()}, "use '*' for all weights"),
         ({"quantization": "uint8", "quantization_patterns": (" ",)}, "use '*' for all weights"),
         ({"weight_shard_size_bytes": 0}, "weight shard size must be positive, not 0"),
@@ -44,5 +47,7 @@ def test_metadata_is_read_from_json_files(tmp_path):
 
 def test_metadata_that_is_not_json_names_the_file(tmp_path):
     (tmp_path / "labels.json").write_text("{not json")
-    with pytest.raises(ConversionError, match=r"metadata 'labels': .*labels.json is not a readable JSON file"):
+    with pytest.raises(
+        ConversionError, match=r"metadata 'labels': .*labels.json is not a readable JSON file"
+    ):
         read_metadata({"labels": tmp_path / "labels.json"})

@@ -19,7 +19,7 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_saved_model
 
 from tfjs_converter.errors import ConversionError
-from tfjs_converter.options import ConversionOptions
+from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 
 MODEL_JSON = "model.json"
 
@@ -32,7 +32,7 @@ def convert_concrete_function(
     output_dir: str | Path,
     *,
     signature_def: meta_graph_pb2.SignatureDef | None = None,
-    options: ConversionOptions = ConversionOptions(),
+    options: ConversionOptions = DEFAULT_OPTIONS,
     tensorflow_version: str | None = None,
 ) -> list[str]:
     """Writes a TensorFlow.js graph model of concrete_function into output_dir.
@@ -106,9 +106,7 @@ def canonicalize_model_json(path: Path) -> None:
     path.write_text(json.dumps(model, sort_keys=True), encoding="utf-8")
 
 
-def check_quantization_patterns(
-    options: ConversionOptions, weight_names: Sequence[str]
-) -> None:
+def check_quantization_patterns(options: ConversionOptions, weight_names: Sequence[str]) -> None:
     """Fails if a quantization pattern matches none of weight_names."""
     if options.quantization is None:
         return

@@ -88,7 +88,9 @@ def _input_specs(model: LoadedSavedModel, signature: str) -> dict[str, tf.Tensor
     return dict(keyword_specs)
 
 
-def _run(model: LoadedSavedModel, signature: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _run(
+    model: LoadedSavedModel, signature: str, inputs: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     outputs = model.concrete_function(signature)(**{k: tf.constant(v) for k, v in inputs.items()})
     return {key: value.numpy() for key, value in outputs.items()}
 
@@ -160,7 +162,11 @@ def reference(
             carried = {input_key: outputs[output_key] for input_key, output_key in feed.items()}
             frames.append({k: _encode(v) for k, v in fresh.items()})
             step_outputs.append({k: _encode(v) for k, v in outputs.items()})
-        result["sequences"][signature] = {"feed": dict(feed), "frames": frames, "steps": step_outputs}
+        result["sequences"][signature] = {
+            "feed": dict(feed),
+            "frames": frames,
+            "steps": step_outputs,
+        }
     return result
 
 

@@ -40,16 +40,25 @@ def test_feedback_runs_a_sequence_feeding_outputs_back(accumulator_saved_model):
     assert all(sorted(frame) == ["x"] for frame in sequence["frames"][1:])
     total = _array(sequence["frames"][0]["total"]) + sum(_array(f["x"]) for f in sequence["frames"])
     assert np.allclose(_array(sequence["steps"][-1]["new_total"]), total, atol=1e-6)
-    assert sequence["steps"][0]["count"] == {"dtype": "int32", "shape": [], "data": [REFERENCE_DIMENSION]}
+    assert sequence["steps"][0]["count"] == {
+        "dtype": "int32",
+        "shape": [],
+        "data": [REFERENCE_DIMENSION],
+    }
 
 
 def test_feedback_naming_unknown_keys_lists_the_signatures_keys(accumulator_saved_model):
     model = load_saved_model(accumulator_saved_model)
-    with pytest.raises(ConversionError, match=r"must map its inputs \(total, x\) to its outputs \(count, new_total\)"):
+    with pytest.raises(
+        ConversionError,
+        match=r"must map its inputs \(total, x\) to its outputs \(count, new_total\)",
+    ):
         reference(model, [], feedback={"step": {"state": "new_total"}})
 
 
 def test_given_inputs_must_match_the_signature(tiny_saved_model):
     model = load_saved_model(tiny_saved_model)
-    with pytest.raises(ConversionError, match=r"must have exactly the keys x; missing \['x'\], unknown \['y'\]"):
+    with pytest.raises(
+        ConversionError, match=r"must have exactly the keys x; missing \['x'\], unknown \['y'\]"
+    ):
         reference(model, ["scale"], {"scale": {"y": [[1.0, 2.0, 3.0, 4.0]]}})

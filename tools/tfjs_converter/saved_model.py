@@ -80,10 +80,7 @@ def read_meta_graph(directory: str | Path, tags: Sequence[str]) -> meta_graph_pb
 
 
 def _has_variables(meta_graph: meta_graph_pb2.MetaGraphDef) -> bool:
-    return any(
-        node.WhichOneof("kind") == "variable"
-        for node in meta_graph.object_graph_def.nodes
-    )
+    return any(node.WhichOneof("kind") == "variable" for node in meta_graph.object_graph_def.nodes)
 
 
 def load_saved_model(directory: str | Path, tags: Sequence[str] = ("serve",)) -> LoadedSavedModel:

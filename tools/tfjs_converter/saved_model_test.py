@@ -20,7 +20,9 @@ def test_loads_signatures_and_their_signature_defs(tiny_saved_model):
 
 
 def test_directory_without_saved_model_pb(tmp_path):
-    with pytest.raises(ConversionError, match="is not a SavedModel directory: it has no saved_model.pb"):
+    with pytest.raises(
+        ConversionError, match=r"is not a SavedModel directory: it has no saved_model.pb"
+    ):
         load_saved_model(tmp_path)
 
 
@@ -28,23 +30,27 @@ def test_truncated_saved_model_pb(tiny_saved_model, tmp_path):
     copy = _copy(tiny_saved_model, tmp_path)
     graph = copy / "saved_model.pb"
     graph.write_bytes(graph.read_bytes()[:100])
-    with pytest.raises(ConversionError, match="cannot be parsed .*truncated or not a SavedModel"):
+    with pytest.raises(ConversionError, match=r"cannot be parsed .*truncated or not a SavedModel"):
         load_saved_model(copy)
 
 
 def test_missing_variables_directory(tiny_saved_model, tmp_path):
     copy = _copy(tiny_saved_model, tmp_path)
     shutil.rmtree(copy / "variables")
-    with pytest.raises(ConversionError, match="has variables but no variables/variables.index"):
+    with pytest.raises(ConversionError, match=r"has variables but no variables/variables.index"):
         load_saved_model(copy)
 
 
 def test_unknown_tag_set_lists_the_tag_sets(tiny_saved_model):
-    with pytest.raises(ConversionError, match="has no MetaGraph tagged train; its tag sets are: serve"):
+    with pytest.raises(
+        ConversionError, match=r"has no MetaGraph tagged train; its tag sets are: serve"
+    ):
         read_meta_graph(tiny_saved_model, ["train"])
 
 
 def test_unknown_signature_lists_the_signatures(tiny_saved_model):
     model = load_saved_model(tiny_saved_model)
-    with pytest.raises(ConversionError, match="has no signature 'serving_default'; its signatures are: mix, scale"):
+    with pytest.raises(
+        ConversionError, match=r"has no signature 'serving_default'; its signatures are: mix, scale"
+    ):
         model.concrete_function("serving_default")

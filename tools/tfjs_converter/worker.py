@@ -56,7 +56,9 @@ class SavedModelCache:
             from tfjs_converter.saved_model import load_saved_model
 
             prefix = os.path.normpath(directory) + os.sep
-            files = tuple(sorted((p, d) for p, d in inputs.items() if os.path.normpath(p).startswith(prefix)))
+            files = tuple(
+                sorted((p, d) for p, d in inputs.items() if os.path.normpath(p).startswith(prefix))
+            )
             key = (os.path.normpath(directory), tuple(tags), files)
             if files and key in self._models:
                 self._models.move_to_end(key)

@@ -101,7 +101,9 @@ def encode_request(request: WorkRequest) -> bytes:
     for argument in request.arguments:
         message += _length_delimited(1, argument.encode("utf-8"))
     for path, digest in request.inputs.items():
-        message += _length_delimited(2, _length_delimited(1, path.encode("utf-8")) + _length_delimited(2, digest))
+        message += _length_delimited(
+            2, _length_delimited(1, path.encode("utf-8")) + _length_delimited(2, digest)
+        )
     if request.request_id:
         message += _varint(3 << 3 | _VARINT) + _varint(request.request_id)
     if request.verbosity:

@@ -67,7 +67,9 @@ def test_worker_serves_many_requests_and_survives_bad_ones(tiny_saved_model, tmp
     assert sorted(model["signature"]["outputs"]) == ["mixed", "total"]
 
 
-def test_cache_loads_each_saved_model_once_and_keeps_only_the_newest(tiny_saved_model, loop_saved_model):
+def test_cache_loads_each_saved_model_once_and_keeps_only_the_newest(
+    tiny_saved_model, loop_saved_model
+):
     cache = SavedModelCache(capacity=1)
     tiny, loop = _digests(tiny_saved_model), _digests(loop_saved_model)
 
