@@ -1,0 +1,506 @@
+"""rules_tfjs against the tensorflowjs_converter command line, measured in one run.
+
+Run by bench/run.sh with the converter environment's Python. For each
+workload (the wake model, a MobileNetV2, and 1/2/4/8 signatures of one model)
+it measures, on this machine and in this run:
+
+1. the command line, `tensorflowjs_converter --signature_name=S` once per
+   signature, from the same locked environment (wall time, peak RSS);
+2. a cold `bazel build` of the same conversion: a fresh server, nothing cached
+   (and, to show where the time goes, the same with the server kept);
+3. a rebuild after changing one signature's option, with the worker warm;
+4. `bazel clean` and a rebuild with a disk cache: converter processes run;
+5. the in-process limit: the same pipeline timed in a warm Python process;
+
+and the peak RSS of the converter worker. It writes bench/RESULTS.md and
+ends by printing one `name: value` line per ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKSPACE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(WORKSPACE / "tools"))
+sys.path.insert(0, str(WORKSPACE / "models"))
+
+import tensorflow as tf  # noqa: E402
+import tfjs_converter  # noqa: E402, F401 - before TensorFlow: keeps TF-DF's banner off
+from tfjs_converter.convert import convert_saved_model  # noqa: E402
+from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions  # noqa: E402
+
+HEADS = [f"head_{i}" for i in range(8)]
+
+
+# -- The workloads' SavedModels -----------------------------------------------
+
+
+def export_wake(directory: Path) -> list[str]:
+    from export_wake import main
+
+    main(str(directory))
+    return ["filter", "encode", "detect"]
+
+
+def export_mobilenet(directory: Path) -> list[str]:
+    """MobileNetV2 (alpha 0.35, 96x96 inputs), seeded random weights: two signatures."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    backbone = keras.applications.MobileNetV2(
+        input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None, pooling="avg"
+    )
+    head = keras.layers.Dense(10, name="logits")
+    head.build((None, backbone.output_shape[-1]))
+
+    class Serving(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone, self.head = backbone, head
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 96, 96, 3], tf.float32, name="image")])
+        def logits(self, image):
+            return {"logits": self.head(self.backbone(image, training=False))}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 96, 96, 3], tf.float32, name="image")])
+        def embedding(self, image):
+            return {"embedding": self.backbone(image, training=False)}
+
+    module = Serving()
+    tf.saved_model.save(
+        module, str(directory), signatures={"logits": module.logits, "embedding": module.embedding}
+    )
+    return ["logits", "embedding"]
+
+
+def export_heads(directory: Path) -> list[str]:
+    """A shared trunk and eight heads: eight signatures of one model."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    module = tf.Module()
+    module.trunk = tf.Variable(rng.normal(size=(64, 256)).astype(np.float32))
+    module.heads = [tf.Variable(rng.normal(size=(256, 16)).astype(np.float32)) for _ in HEADS]
+    signatures = {}
+    for index, name in enumerate(HEADS):
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 64], tf.float32, name="x")])
+        def head(x, index=index):
+            return {"y": tf.matmul(tf.nn.relu(tf.matmul(x, module.trunk)), module.heads[index])}
+
+        signatures[name] = head
+    tf.saved_model.save(module, str(directory), signatures=signatures)
+    return HEADS
+
+
+# -- Measurements -------------------------------------------------------------
+
+
+def cli(saved_model: Path, signatures: list[str], output: Path) -> tuple[float, int]:
+    """tensorflowjs_converter once per signature: total seconds, peak RSS in KiB."""
+    total, peak = 0.0, 0
+    for signature in signatures:
+        command = [
+            sys.executable, "-s", "-B", "-m", "tensorflowjs.converters.converter",
+            "--input_format=tf_saved_model", f"--signature_name={signature}",
+            "--control_flow_v2=True", str(saved_model), str(output / signature),
+        ]  # fmt: skip
+        started = time.monotonic()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        total += time.monotonic() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(
+                f"tensorflowjs_converter {signature} failed:\n{process.stderr.read()[-3000:]}"
+            )
+        peak = max(peak, usage.ru_maxrss)
+    return total, peak
+
+
+def best_of(times: int, measure: Callable[[], float]) -> float:
+    return min(measure() for _ in range(times))
+
+
+def in_process(
+    saved_model: Path, signatures: list[str], output: Path, options=DEFAULT_OPTIONS
+) -> float:
+    """Load the SavedModel and convert the signatures, TensorFlow already imported."""
+
+    def once() -> float:
+        started = time.monotonic()
+        convert_saved_model(saved_model, signatures, output, options=options)
+        return time.monotonic() - started
+
+    return best_of(2, once)
+
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = set(), [root]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.add(child)
+            pending.append(child)
+    return found
+
+
+class BenchWorkspace:
+    """A workspace that uses this rules_tfjs by local_repository, as a user's would."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.output_base = root.parent / "output_base"
+        root.mkdir(parents=True)
+        (root / "WORKSPACE").write_text(
+            f'local_repository(name = "rules_tfjs", path = "{WORKSPACE}")\n'
+            'load("@rules_tfjs//rules_tfjs:repositories.bzl", "rules_tfjs_dependencies")\n'
+            "rules_tfjs_dependencies()\n"
+        )
+        (root / ".bazelversion").write_text((WORKSPACE / ".bazelversion").read_text())
+        (root / ".bazelrc").write_text(
+            f"try-import {WORKSPACE}/.bazelrc.offline\n"
+            "build --nosandbox_debug --sandbox_base=/dev/shm\n"
+        )
+        self.rules: dict[str, str] = {}
+
+    def add_saved_model(self, name: str, directory: Path) -> None:
+        shutil.copytree(directory, self.root / name)
+        self.rules[f"{name}_files"] = (
+            f'filegroup(name = "{name}_files", srcs = glob(["{name}/**"]))'
+        )
+
+    def add_target(
+        self, name: str, saved_model: str, signatures: list[str], options: str = ""
+    ) -> None:
+        self.rules[name] = (
+            f'tfjs_model(name = "{name}", saved_model = ":{saved_model}_files", '
+            f"signatures = {json.dumps(signatures)}{options})"
+        )
+
+    def write(self) -> None:
+        rules = "\n\n".join(self.rules.values())
+        (self.root / "BUILD.bazel").write_text(
+            f'load("@rules_tfjs//rules_tfjs:defs.bzl", "tfjs_model")\n\n{rules}\n'
+        )
+
+    def bazel(self, *arguments: str) -> tuple[float, subprocess.CompletedProcess]:
+        started = time.monotonic()
+        result = subprocess.run(
+            [str(WORKSPACE / "tools" / "bazel"), f"--output_base={self.output_base}", *arguments],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"bazel {' '.join(arguments)} failed:\n{result.stderr[-4000:]}")
+        return time.monotonic() - started, result
+
+    def build(self, *targets: str, flags: tuple[str, ...] = ()) -> float:
+        return self.bazel("build", *flags, *[f"//:{t}" for t in targets])[0]
+
+    def cold_build(self, *targets: str) -> float:
+        """A fresh server (no warm worker) and nothing cached."""
+        self.bazel("clean")
+        self.bazel("shutdown")
+        return self.build(*targets)
+
+    def clean_build(self, *targets: str) -> float:
+        """Nothing cached, but the server (its analysis and digests) kept; workers die."""
+        self.bazel("clean")
+        return self.build(*targets)
+
+    def worker_peak_rss(self) -> int:
+        """Peak RSS (KiB) of this server's converter workers."""
+        server = int(self.bazel("info", "server_pid")[1].stdout.strip())
+        peaks = []
+        for pid in _descendants(server):
+            try:
+                if "--persistent_worker" not in Path(f"/proc/{pid}/cmdline").read_text():
+                    continue
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            peaks += [
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")
+            ]
+        return max(peaks, default=0)
+
+    def converter_processes(self, log: Path) -> int:
+        """TfjsConvert spawns that ran rather than coming from a cache."""
+        text, decoder, position, count = log.read_text(), json.JSONDecoder(), 0, 0
+        while position < len(text):
+            if text[position].isspace():
+                position += 1
+                continue
+            spawn, position = decoder.raw_decode(text, position)
+            count += spawn["mnemonic"] == "TfjsConvert" and not spawn.get("remoteCacheHit")
+        return count
+
+
+@dataclass
+class Row:
+    workload: str
+    signatures: int
+    cli_s: float
+    cold_s: float
+    clean_warm_server_s: float
+    in_process_s: float
+    cli_rss_mb: float
+    worker_rss_mb: float
+
+    @property
+    def cold_over_cli(self) -> float:
+        return self.cold_s / self.cli_s
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        line.split()[1]
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    os_name = next(
+        (
+            line.split("=", 1)[1].strip('"')
+            for line in Path("/etc/os-release").read_text().splitlines()
+            if line.startswith("PRETTY_NAME")
+        ),
+        platform.platform(),
+    )
+    import tensorflowjs
+
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {int(memory) / 1024 / 1024:.0f} GiB RAM, {os_name}; "
+        f"Bazel 4.2.3 (Debian), Python {platform.python_version()}, TensorFlow {tf.__version__}, "
+        f"tensorflowjs {tensorflowjs.__version__}"
+    )
+
+
+def measure(
+    workspace: BenchWorkspace,
+    models: Path,
+    name: str,
+    target: str,
+    signatures: list[str],
+    scratch: Path,
+) -> Row:
+    saved_model = models / name
+    cli_s, cli_rss = cli(saved_model, signatures, scratch / f"cli_{target}")
+    cold_s = workspace.cold_build(target)
+    worker_rss = workspace.worker_peak_rss()
+    clean_s = workspace.clean_build(target)
+    in_process_s = in_process(saved_model, signatures, scratch / f"in_process_{target}")
+    row = Row(
+        target,
+        len(signatures),
+        cli_s,
+        cold_s,
+        clean_s,
+        in_process_s,
+        cli_rss / 1024,
+        worker_rss / 1024,
+    )
+    print(f"  {target}: CLI {cli_s:.1f} s, cold {cold_s:.1f} s, in-process {in_process_s:.2f} s")
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=WORKSPACE / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="rules_tfjs_bench."))
+    models = scratch / "models"
+    workspace = BenchWorkspace(scratch / "workspace")
+    try:
+        print("exporting the workloads' SavedModels", file=sys.stderr)
+        signatures = {}
+        for name, export in (
+            ("wake", export_wake),
+            ("mobilenet", export_mobilenet),
+            ("heads", export_heads),
+        ):
+            signatures[name] = export(models / name)
+            workspace.add_saved_model(name, models / name)
+        workspace.add_target("wake", "wake", signatures["wake"])
+        workspace.add_target("mobilenet", "mobilenet", signatures["mobilenet"])
+        workspace.add_target("mobilenet_logits", "mobilenet", ["logits"])
+        for count in (1, 2, 4, 8):
+            workspace.add_target(f"heads_{count}", "heads", HEADS[:count])
+        for head in HEADS[:4]:  # the same four signatures, one action each
+            workspace.add_target(f"split_{head}", "heads", [head])
+        workspace.write()
+        environment_s = workspace.bazel("build", "@rules_tfjs_python//:python")[0]
+
+        print("measuring", file=sys.stderr)
+        rows = [
+            measure(workspace, models, "wake", "wake", signatures["wake"], scratch),
+            measure(workspace, models, "mobilenet", "mobilenet", signatures["mobilenet"], scratch),
+        ]
+        rows += [
+            measure(workspace, models, "heads", f"heads_{n}", HEADS[:n], scratch)
+            for n in (1, 2, 4, 8)
+        ]
+
+        split_targets = [f"split_{head}" for head in HEADS[:4]]
+        split_cold_s = workspace.cold_build(*split_targets)
+        split_clean_s = workspace.clean_build(*split_targets)
+
+        # 3: one signature's option changed, the worker warm (it has converted
+        # this SavedModel before, so it also still has it loaded).
+        workspace.build("mobilenet_logits")
+        workspace.add_target(
+            "mobilenet_logits", "mobilenet", ["logits"], ', quantization = "float16"'
+        )
+        workspace.write()
+        warm_s = workspace.build("mobilenet_logits")
+        warm_in_process_s = in_process(
+            models / "mobilenet",
+            ["logits"],
+            scratch / "in_process_warm",
+            ConversionOptions(quantization="float16"),
+        )
+
+        # 4: bazel clean, then a rebuild served by a disk cache.
+        disk_cache, log = f"--disk_cache={scratch / 'disk_cache'}", scratch / "execution.json"
+        workspace.bazel("clean")
+        workspace.build("wake", "mobilenet", flags=(disk_cache,))
+        workspace.bazel("clean")
+        cache_s = workspace.build(
+            "wake", "mobilenet", flags=(disk_cache, f"--execution_log_json_file={log}")
+        )
+        cache_processes = workspace.converter_processes(log)
+
+        write_results(
+            args.results,
+            rows,
+            split_cold=split_cold_s,
+            split_clean=split_clean_s,
+            warm=warm_s,
+            warm_in_process=warm_in_process_s,
+            cache=cache_s,
+            cache_processes=cache_processes,
+            environment=environment_s,
+        )
+        wake = rows[0]
+        ratios = {
+            "cold_build_over_cli": wake.cold_over_cli,
+            "cold_build_over_cli_mobilenet": rows[1].cold_over_cli,
+            "clean_build_warm_server_over_cli": wake.clean_warm_server_s / wake.cli_s,
+            "warm_over_inprocess": warm_s / warm_in_process_s,
+            "warm_seconds": warm_s,
+            "warm_target_seconds": 1.5 * warm_in_process_s + 1.0,
+            "cache_hit_converter_processes": cache_processes,
+            "rss_over_cli": max(r.worker_rss_mb / r.cli_rss_mb for r in rows[:2]),
+            "split_over_single_action_4_signatures": split_cold_s / rows[4].cold_s,
+        }
+        for count, row in zip((1, 2, 4, 8), rows[2:], strict=True):
+            ratios[f"scaling_{count}_cold_build_over_cli"] = row.cold_over_cli
+        print(f"results written to {args.results}", file=sys.stderr)
+        for name, value in ratios.items():
+            print(f"{name}: {value:.2f}" if isinstance(value, float) else f"{name}: {value}")
+        return 0
+    finally:
+        try:
+            workspace.bazel("clean", "--expunge")
+        except RuntimeError:
+            pass
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+RESULTS = """\
+# Benchmark results
+
+Generated by `bench/run.sh` on {date}: {machine}.
+All numbers come from this one run on this machine; times are wall-clock seconds.
+
+## rules_tfjs against `tensorflowjs_converter`
+
+- CLI: `tensorflowjs_converter --signature_name=S` once per signature, from the
+  same environment.
+- Cold build: `bazel clean`, `bazel shutdown`, `bazel build`: a fresh server,
+  no cache, no warm worker.
+- Clean build: `bazel clean`, `bazel build` with the server kept (its loaded
+  packages and file digests kept; the workers die).
+- In-process: load the SavedModel and convert, in a Python process that has
+  imported TensorFlow.
+
+| workload | signatures | CLI | cold build | cold / CLI | clean build | in-process \
+| CLI peak RSS | worker peak RSS |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{rows}
+
+## Action granularity: one action per model, or one per signature
+
+The same four signatures of `heads`, converted by one `tfjs_model` (one
+action) and by four one-signature targets (four actions, which Bazel may run
+in parallel workers):
+
+| | one action | four actions |
+| --- | --- | --- |
+| cold build | {single_cold:.1f} s | {split_cold:.1f} s |
+| clean build | {single_clean:.1f} s | {split_clean:.1f} s |
+
+## Warm worker, cache, environment
+
+- Changing the quantization of `mobilenet_logits` (one signature) and
+  rebuilding with the worker warm: {warm:.2f} s; the same conversion
+  in-process: {warm_in_process:.2f} s (target: at most 1.5 × in-process + 1 s
+  = {warm_target:.2f} s).
+- `bazel clean`, then a rebuild of `wake` and `mobilenet` with
+  `--disk_cache`: {cache:.1f} s; converter processes run: {cache_processes}.
+- Linking the converter environment into a new output base from the
+  per-machine cache: {environment:.1f} s.
+"""
+
+
+def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
+    table = "\n".join(
+        f"| {r.workload} | {r.signatures} | {r.cli_s:.1f} s | {r.cold_s:.1f} s | "
+        f"{r.cold_over_cli:.2f} | {r.clean_warm_server_s:.1f} s | {r.in_process_s:.2f} s | "
+        f"{r.cli_rss_mb:.0f} MB | {r.worker_rss_mb:.0f} MB |"
+        for r in rows
+    )
+    single = next(r for r in rows if r.workload == "heads_4")
+    path.write_text(
+        RESULTS.format(
+            date=time.strftime("%Y-%m-%d"),
+            machine=machine(),
+            rows=table,
+            single_cold=single.cold_s,
+            single_clean=single.clean_warm_server_s,
+            warm_target=1.5 * numbers["warm_in_process"] + 1,
+            **numbers,
+        )
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
