@@ -80,7 +80,8 @@ def create(venv: Path, requirements: Path, index_url: str) -> None:
 
 
 def finalize(venv: Path) -> None:
-    site_packages = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    site_packages = venv / "lib" / python / "site-packages"
     for entry in (venv / "bin").iterdir():
         if not _KEPT_BIN_ENTRIES.fullmatch(entry.name):
             entry.unlink()
@@ -149,7 +150,10 @@ def main() -> int:
         else:
             create(args.output, args.requirements, args.index_url)
     except subprocess.CalledProcessError as error:
-        print(f"{' '.join(error.cmd[:5])} ... failed with exit status {error.returncode}", file=sys.stderr)
+        print(
+            f"{' '.join(error.cmd[:5])} ... failed with exit status {error.returncode}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
