@@ -33,6 +33,8 @@ from pathlib import Path
 
 WORKSPACE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(WORKSPACE / "tools"))
+# The in-process measurements share this process's stderr with the report.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(WORKSPACE / "models"))
 
 import tensorflow as tf  # noqa: E402

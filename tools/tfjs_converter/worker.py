@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from tfjs_converter import cli
 from tfjs_converter.worker_protocol import (
+    WorkRequest,
     WorkResponse,
     decode_request,
     encode_response,
@@ -47,18 +48,22 @@ class SavedModelCache:
         self.loads = 0
         self._models: collections.OrderedDict = collections.OrderedDict()
 
-    def loader(self, inputs: Mapping[str, bytes]):
-        """A loader for convert() that looks in the cache first."""
+    def loader(self, inputs: Mapping[str, bytes], saved_model_dir: Path | None):
+        """A loader for convert() that looks in the cache first.
+
+        Of the request's inputs it keeps only the digests of the SavedModel's
+        files, the cache key.
+        """
+        prefix = os.path.normpath(saved_model_dir or "") + os.sep
+        files = tuple(
+            sorted((p, d) for p, d in inputs.items() if os.path.normpath(p).startswith(prefix))
+        )
 
         def load(directory: Path, tags: Sequence[str]):
             # Imported here, inside the request, where TensorFlow's start-up
             # noise is captured.
             from tfjs_converter.saved_model import load_saved_model
 
-            prefix = os.path.normpath(directory) + os.sep
-            files = tuple(
-                sorted((p, d) for p, d in inputs.items() if os.path.normpath(p).startswith(prefix))
-            )
             key = (os.path.normpath(directory), tuple(tags), files)
             if files and key in self._models:
                 self._models.move_to_end(key)
@@ -75,26 +80,32 @@ class SavedModelCache:
         return load
 
 
-def handle(request_bytes: bytes, parser, cache: SavedModelCache) -> WorkResponse:
-    request = decode_request(request_bytes)
+def handle(request: WorkRequest, parser, cache: SavedModelCache) -> WorkResponse:
     usage_errors = io.StringIO()
     try:
         with contextlib.redirect_stderr(usage_errors):
             args = parser.parse_args(request.arguments)
     except SystemExit:
         return WorkResponse(2, usage_errors.getvalue(), request.request_id)
-    success, report = cli.run_captured(
-        args, load=cache.loader(request.inputs), show_log=request.verbosity > 0
-    )
+    load = cache.loader(request.inputs, getattr(args, "saved_model_dir", None))
+    # The inputs list every file of the environment (23,000): not worth
+    # keeping in memory while TensorFlow converts.
+    request.inputs.clear()
+    success, report = cli.run_captured(args, load=load, show_log=request.verbosity > 0)
     return WorkResponse(0 if success else 1, report, request.request_id)
+
+
+def _next_request(stream: BinaryIO) -> WorkRequest | None:
+    message = read_message(stream)
+    return None if message is None else decode_request(message)
 
 
 def serve(requests: BinaryIO, responses: BinaryIO, capacity: int = DEFAULT_CACHED_MODELS) -> None:
     """Answers requests until Bazel closes the stream."""
     parser = cli.build_parser()
     cache = SavedModelCache(capacity)
-    while (message := read_message(requests)) is not None:
-        write_message(responses, encode_response(handle(message, parser, cache)))
+    while (request := _next_request(requests)) is not None:
+        write_message(responses, encode_response(handle(request, parser, cache)))
 
 
 def main() -> int:

@@ -73,19 +73,21 @@ def test_cache_loads_each_saved_model_once_and_keeps_only_the_newest(
     cache = SavedModelCache(capacity=1)
     tiny, loop = _digests(tiny_saved_model), _digests(loop_saved_model)
 
-    first = cache.loader(tiny)(tiny_saved_model, ["serve"])
-    assert cache.loader(tiny)(tiny_saved_model, ["serve"]) is first
+    first = cache.loader(tiny, tiny_saved_model)(tiny_saved_model, ["serve"])
+    assert cache.loader(tiny, tiny_saved_model)(tiny_saved_model, ["serve"]) is first
     assert cache.loads == 1
 
-    cache.loader(loop)(loop_saved_model, ["serve"])
+    cache.loader(loop, loop_saved_model)(loop_saved_model, ["serve"])
     assert cache.loads == 2
-    assert cache.loader(tiny)(tiny_saved_model, ["serve"]) is not first  # evicted
+    assert cache.loader(tiny, tiny_saved_model)(tiny_saved_model, ["serve"]) is not first  # evicted
     assert cache.loads == 3
 
 
 def test_changed_files_in_the_same_directory_are_loaded_afresh(tiny_saved_model):
     cache = SavedModelCache()
-    before = cache.loader(_digests(tiny_saved_model))(tiny_saved_model, ["serve"])
-    after = cache.loader(_digests(tiny_saved_model, b"rebuilt"))(tiny_saved_model, ["serve"])
+    before = cache.loader(_digests(tiny_saved_model), tiny_saved_model)(tiny_saved_model, ["serve"])
+    after = cache.loader(_digests(tiny_saved_model, b"rebuilt"), tiny_saved_model)(
+        tiny_saved_model, ["serve"]
+    )
     assert after is not before
     assert cache.loads == 2
