@@ -74,6 +74,20 @@ def test_every_tfjs_model_test_in_the_workspace_passes(bazel):
     assert "24 passed, 0 failed" in wake
 
 
+def test_a_browser_test_without_chromium_fails_and_says_why(bazel):
+    result = bazel(
+        "test",
+        "--test_env=CHROMIUM_BIN=/nonexistent/chromium",
+        "//examples/checked_in:colour_namer_tfjs_test",
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr[-3000:]
+    log = _test_log(bazel, "//examples/checked_in:colour_namer_tfjs_test")
+    assert (
+        "Chromium not found at /nonexistent/chromium: install it (apt-get install chromium)" in log
+    )
+
+
 def test_a_perturbed_weight_is_reported_not_swallowed(bazel, scratch_package):
     scratch_package.write("perturbed.bzl", PERTURBED_BZL)
     scratch_package.write("BUILD.bazel", PERTURBED_BUILD)
