@@ -1,4 +1,4 @@
-"""The command line the Bazel rules call: `convert` and `export`.
+"""The command line the Bazel rules call: `convert`, `reference` and `export`.
 
 Arguments may come from a params file (`@file`, one argument per line). On
 success nothing is printed. On failure the error is printed; for bad input
@@ -20,6 +20,7 @@ from tfjs_converter.options import (
     DEFAULT_WEIGHT_SHARD_SIZE_BYTES,
     QUANTIZATIONS,
     ConversionOptions,
+    read_json_file,
     read_metadata,
 )
 
@@ -39,6 +40,10 @@ def _feedback(text: str) -> tuple[str, dict[str, str]]:
     if not separator or not signature or not feed:
         raise argparse.ArgumentTypeError(f"expected SIGNATURE:INPUT=OUTPUT[,...], not {text!r}")
     return signature, feed
+
+
+def _tags(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(tag for tag in args.tags.split(",") if tag)
 
 
 def _unique(pairs: Sequence[tuple[str, str]], what: str) -> dict[str, str]:
@@ -138,7 +143,7 @@ def conversion_request(args: argparse.Namespace):
     return ConversionRequest(
         saved_model_dir=args.saved_model_dir,
         outputs={signature: Path(directory) for signature, directory in outputs.items()},
-        tags=tuple(tag for tag in args.tags.split(",") if tag),
+        tags=_tags(args),
         options=options,
     )
 
@@ -150,22 +155,11 @@ def _run_convert(args: argparse.Namespace, load) -> None:
 
 
 def _run_reference(args: argparse.Namespace, load) -> None:
-    import json
-
     from tfjs_converter.reference import reference, write_reference
     from tfjs_converter.saved_model import load_saved_model
 
-    given = None
-    if args.inputs:
-        try:
-            given = json.loads(args.inputs.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ConversionError(
-                f"inputs: {args.inputs} is not a readable JSON file ({error})"
-            ) from None
-    model = (load or load_saved_model)(
-        args.saved_model_dir, tuple(t for t in args.tags.split(",") if t)
-    )
+    given = read_json_file(args.inputs, "inputs") if args.inputs else None
+    model = (load or load_saved_model)(args.saved_model_dir, _tags(args))
     data = reference(model, args.signatures, given, dict(args.feedback), args.steps)
     write_reference(args.output, data)
 

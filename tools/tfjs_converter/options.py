@@ -66,17 +66,17 @@ class ConversionOptions:
         return {self.quantization: list(self.quantization_patterns)}
 
 
+def read_json_file(path: str | Path, what: str) -> Any:
+    """The parsed JSON file; ConversionError naming `what` if it is unreadable."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConversionError(f"{what}: {path} is not a readable JSON file ({error})") from None
+
+
 def read_metadata(files: Mapping[str, str | Path]) -> dict[str, Any]:
     """Reads {key: JSON file} into {key: value} for ConversionOptions.metadata."""
-    metadata = {}
-    for key, path in files.items():
-        try:
-            metadata[key] = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ConversionError(
-                f"metadata {key!r}: {path} is not a readable JSON file ({error})"
-            ) from None
-    return metadata
+    return {key: read_json_file(path, f"metadata {key!r}") for key, path in files.items()}
 
 
 DEFAULT_OPTIONS = ConversionOptions()

@@ -35,12 +35,13 @@ class LoadedSavedModel:
         return self.meta_graph.meta_info_def.tensorflow_version or tf.__version__
 
     def check_signatures(self, signatures: Sequence[str]) -> None:
-        unknown = [s for s in signatures if s not in self.signature_keys]
+        known = self.signature_keys
+        unknown = [s for s in signatures if s not in known]
         if unknown:
             raise ConversionError(
                 f"the SavedModel in {self.directory} has no signature "
                 f"{', '.join(repr(s) for s in unknown)}; its signatures are: "
-                f"{', '.join(self.signature_keys) or '(none)'}"
+                f"{', '.join(known) or '(none)'}"
             )
 
     def signature_def(self, signature: str) -> meta_graph_pb2.SignatureDef:
