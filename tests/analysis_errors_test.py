@@ -1,68 +1,18 @@
-"""Bad tfjs_model attributes fail the build with a message that names the problem."""
+"""Every analysis-time error is checked by an analysis test, all in one `bazel test`.
 
-import pytest
-
-TFJS_MODEL = """
-load("//rules_tfjs:defs.bzl", "tfjs_model")
-
-tfjs_model(
-    name = "model",
-    saved_model = "{saved_model}",
-    {attributes}
-)
+The cases live in tests/analysis/BUILD.bazel (each a target that must fail
+analysis, and the message it must fail with).
 """
 
-
-def _build(bazel, package, attributes, saved_model="//models:wake", *flags):
-    package.write("BUILD.bazel", TFJS_MODEL.format(saved_model=saved_model, attributes=attributes))
-    return bazel("build", *flags, f"{package.label}:model", check=False)
+import re
 
 
-@pytest.mark.parametrize(
-    ("attributes", "message"),
-    [
-        ("signatures = [],", "signatures is empty: list the SavedModel signature keys"),
-        ('signatures = ["encode", "encode"],', "signatures lists 'encode' twice"),
-        ('signatures = ["../x"],', "signatures has '../x', which cannot name an output directory"),
-        ('signatures = ["a/b"],', "signatures has 'a/b', which cannot name an output directory"),
-        ('signatures = [""],', "signatures has '', which cannot name an output directory"),
-        (
-            'signatures = ["encode"], quantization = "int4",',
-            "invalid value in 'quantization' attribute: has to be one of 'none', 'float16', 'uint8' or 'uint16' instead of 'int4'",
-        ),
-        (
-            'signatures = ["encode"], quantization_patterns = ["*"],',
-            'quantization_patterns is set but quantization is "none"',
-        ),
-        (
-            'signatures = ["encode"], quantization = "uint8", quantization_patterns = [""],',
-            "quantization_patterns has an empty pattern",
-        ),
-        (
-            'signatures = ["encode"], weight_shard_size_bytes = 0,',
-            "weight_shard_size_bytes must be positive, not 0",
-        ),
-        ('signatures = ["encode"], saved_model_tags = [],', "saved_model_tags is empty"),
-    ],
-)
-def test_bad_attribute_fails_analysis(bazel, scratch_package, attributes, message):
-    result = _build(bazel, scratch_package, attributes, "//models:wake", "--nobuild")
-    assert result.returncode != 0
-    assert message in result.stderr
-
-
-def test_a_target_without_saved_model_pb_is_rejected(bazel, scratch_package):
-    scratch_package.write("notes/readme.txt", "not a model\n")
-    result = _build(
-        bazel, scratch_package, 'signatures = ["encode"],', ":notes/readme.txt", "--nobuild"
-    )
-    assert result.returncode != 0
-    assert "is not a SavedModel: it has no saved_model.pb" in result.stderr
-
-
-def test_an_unknown_signature_fails_the_build_listing_the_models_signatures(bazel, scratch_package):
-    result = _build(bazel, scratch_package, 'signatures = ["encode", "wakeword"],')
-    assert result.returncode != 0
-    assert (
-        "has no signature 'wakeword'; its signatures are: detect, encode, filter" in result.stderr
-    )
+def test_every_analysis_error_has_its_message(bazel):
+    result = bazel("test", "//tests/analysis:analysis_errors", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    executed = re.search(r"Executed (\d+) out of (\d+) tests?: (\d+) tests? pass", output)
+    assert executed, output[-3000:]
+    build_file = (bazel.workspace / "tests" / "analysis" / "BUILD.bazel").read_text()
+    cases = re.findall(r'^ +":\w+": "', build_file, re.MULTILINE)
+    assert int(executed.group(2)) == len(cases) > 20
