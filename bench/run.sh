@@ -4,7 +4,7 @@
 # ten minutes on 2 cores; nothing else should run meanwhile.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-tools/setup_machine.sh bazel
+dev/setup_machine.sh bazel
 tools/bazel build @rules_tfjs_python//:python
 python="$(tools/bazel info output_base 2>/dev/null)/external/rules_tfjs_python/venv/bin/python3"
 tools/bazel shutdown

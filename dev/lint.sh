@@ -33,7 +33,7 @@ ruff() { PYTHONPATH="$ruff_path" python3 -m ruff "$@"; }
 starlark_files() { git ls-files --cached --others --exclude-standard "$@"; }
 mapfile -t build_templates < <(starlark_files '*.BUILD.tpl')
 # The offline stand-ins call native rules on purpose: format-checked, not linted.
-mapfile -t stand_ins < <(starlark_files 'dev/bazel_offline/*' 'tools/bazel_offline/*' | grep -E '\.bzl$|BUILD|WORKSPACE')
+mapfile -t stand_ins < <(starlark_files 'dev/bazel_offline/*' | grep -E '\.bzl$|BUILD|WORKSPACE')
 mapfile -t starlark < <(starlark_files '*.bzl' '*.bazel' 'BUILD' '*/BUILD' 'WORKSPACE' '*/WORKSPACE' |
   grep -v -F -x -f <(printf '%s\n' "${stand_ins[@]}" "${build_templates[@]}"))
 

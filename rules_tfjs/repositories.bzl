@@ -152,7 +152,7 @@ def _tfjs_python_environment_impl(rctx):
         timeout = _INSTALL_TIMEOUT_SECONDS,
         hint = ("If pip reports hashes that do not match, the lock file is out " +
                 "of date or was edited by hand: regenerate it with " +
-                "tools/update_lock.sh."),
+                "dev/update_lock.sh."),
     )
 
     rctx.template(

@@ -192,7 +192,7 @@ def test_a_lock_file_whose_hash_does_not_match_fails_with_the_fix(tmp_path):
         bazel("clean", "--expunge", check=False)
     assert result.returncode != 0
     assert "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE" in result.stderr
-    assert "regenerate it with tools/update_lock.sh" in result.stderr
+    assert "regenerate it with dev/update_lock.sh" in result.stderr
 
 
 def test_an_unknown_signature_fails_the_build_listing_the_models_signatures(bazel, scratch_package):

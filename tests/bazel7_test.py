@@ -1,6 +1,6 @@
 """Bazel 7.7.1 (Debian sid's, in a chroot): WORKSPACE and Bzlmod, this repository and e2e/.
 
-tools/bazel7_chroot.sh sets the chroot up once (about 2 minutes from nothing)
+dev/bazel7_chroot.sh sets the chroot up once (about 2 minutes from nothing)
 and runs each command in it with the workspace mounted at the same path.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import WORKSPACE, output_digests, reported_passed
 
-CHROOT_SCRIPT = WORKSPACE / "tools" / "bazel7_chroot.sh"
+CHROOT_SCRIPT = WORKSPACE / "dev" / "bazel7_chroot.sh"
 CHROOT = Path(os.environ.get("RULES_TFJS_BAZEL7_CHROOT", "/var/tmp/rules_tfjs_bazel7"))
 CONFIGS = ("bazel7_workspace", "bazel7_bzlmod")
 TESTS = (

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates requirements_lock.txt and requirements_dev_lock.txt from their
 # .in files with pip-compile, hashes included. Extra arguments go to
-# pip-compile, e.g. `tools/update_lock.sh --upgrade-package tensorflowjs`.
+# pip-compile, e.g. `dev/update_lock.sh --upgrade-package tensorflowjs`.
 # Run it with the Python version the lock is for (RULES_TFJS_PYTHON, default
 # python3.11): pip-compile records that version in the lock file's header, and
 # the environment rule insists on it.

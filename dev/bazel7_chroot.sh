@@ -3,18 +3,18 @@
 # rules_tfjs with a newer Bazel on a Debian 12 machine that reaches only
 # Debian's archive and PyPI. Run as root.
 #
-#   tools/bazel7_chroot.sh setup                       create or refresh the chroot
-#   tools/bazel7_chroot.sh run <workspace> <command...>
+#   dev/bazel7_chroot.sh setup                       create or refresh the chroot
+#   dev/bazel7_chroot.sh run <workspace> <command...>
 #                                                      run a command in it, in
 #                                                      <workspace> (set up first
 #                                                      if need be)
-#   tools/bazel7_chroot.sh check                       exit 1 if anything is
+#   dev/bazel7_chroot.sh check                       exit 1 if anything is
 #                                                      mounted under the chroot
 #
 # for example
 #
-#   tools/bazel7_chroot.sh run "$PWD" bazel build --config=bazel7_workspace //models:wake_tfjs
-#   tools/bazel7_chroot.sh run "$PWD" bazel build --config=bazel7_bzlmod //models:wake_tfjs
+#   dev/bazel7_chroot.sh run "$PWD" bazel build --config=bazel7_workspace //models:wake_tfjs
+#   dev/bazel7_chroot.sh run "$PWD" bazel build --config=bazel7_bzlmod //models:wake_tfjs
 #
 # Environment:
 #   RULES_TFJS_BAZEL7_CHROOT  the chroot (default /var/tmp/rules_tfjs_bazel7)
@@ -166,7 +166,7 @@ configure() { # runs in a private mount namespace
 rc_fragment() {
   local module
   cat <<EOF
-# Written by rules_tfjs's tools/bazel7_chroot.sh; Debian's /etc/bazel/bazelrc
+# Written by rules_tfjs's dev/bazel7_chroot.sh; Debian's /etc/bazel/bazelrc
 # try-imports it.
 # Debian's /etc/bazel/bazelrc points bzlmod at Debian's copies of platforms,
 # rules_cc, rules_java, rules_python, rules_proto, rules_license, bazel_skylib

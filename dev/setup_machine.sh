@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages rules_tfjs's build or tests need, if missing.
 #
-#   tools/setup_machine.sh bazel   Debian's Bazel 4.2.3 and its rules_java
-#   tools/setup_machine.sh test    the above, plus what the test suite drives
+#   dev/setup_machine.sh bazel   Debian's Bazel 4.2.3 and its rules_java
+#   dev/setup_machine.sh test    the above, plus what the test suite drives
 #                                  (nginx, Chromium; Node.js and npm if absent)
 #
 # Everything comes from Debian's package archive; run as root (or with sudo).

@@ -5,12 +5,12 @@
 # creates the converter environment through Bazel, adds pytest next to it from
 # requirements_dev_lock.txt, and runs pytest: the converter's unit tests under
 # tools/ and the integration tests under tests/, which drive real Bazel builds.
-# Extra arguments go to pytest, e.g. `tools/run_tests.sh -k cache`.
+# Extra arguments go to pytest, e.g. `dev/run_tests.sh -k cache`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 workspace="$PWD"
 
-tools/setup_machine.sh test
+dev/setup_machine.sh test
 trap '"$workspace/tools/bazel" shutdown >/dev/null 2>&1 || true' EXIT
 
 tools/bazel build @rules_tfjs_python//:python
