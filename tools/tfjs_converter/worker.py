@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from tfjs_converter import cli
+from tfjs_converter import commands
 from tfjs_converter.worker_protocol import (
     WorkRequest,
     WorkResponse,
@@ -91,7 +91,7 @@ def handle(request: WorkRequest, parser, cache: SavedModelCache) -> WorkResponse
     # The inputs list every file of the environment (23,000): not worth
     # keeping in memory while TensorFlow converts.
     request.inputs.clear()
-    success, report = cli.run_captured(args, load=load, show_log=request.verbosity > 0)
+    success, report = commands.run_captured(args, load=load, show_log=request.verbosity > 0)
     return WorkResponse(0 if success else 1, report, request.request_id)
 
 
@@ -102,7 +102,7 @@ def _next_request(stream: BinaryIO) -> WorkRequest | None:
 
 def serve(requests: BinaryIO, responses: BinaryIO, capacity: int = DEFAULT_CACHED_MODELS) -> None:
     """Answers requests until Bazel closes the stream."""
-    parser = cli.build_parser()
+    parser = commands.build_parser()
     cache = SavedModelCache(capacity)
     while (request := _next_request(requests)) is not None:
         write_message(responses, encode_response(handle(request, parser, cache)))

@@ -1,9 +1,10 @@
-"""The command line the Bazel rules call: `convert`, `reference` and `export`.
+"""The converter's commands, `convert`, `reference` and `export`: their arguments, and running one.
 
 Arguments may come from a params file (`@file`, one argument per line). On
 success nothing is printed. On failure the error is printed; for bad input
 (ConversionError) that is the message alone, for anything else the traceback
-together with what TensorFlow logged.
+together with what TensorFlow logged. The entry point (`__main__`) runs one
+command per process; the worker runs many.
 """
 
 from __future__ import annotations
@@ -196,12 +197,8 @@ def run_captured(args: argparse.Namespace, load=None, show_log: bool = False) ->
     return False, report
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if "--persistent_worker" in argv:
-        from tfjs_converter import worker
-
-        return worker.main()
+def run_once(argv: Sequence[str]) -> int:
+    """Runs one command line; returns the process's exit status."""
     success, report = run_captured(build_parser().parse_args(argv))
     sys.stderr.write(report)
     return 0 if success else 1
