@@ -20,7 +20,6 @@ class LoadedSavedModel:
     """A SavedModel loaded once, to convert any number of its signatures."""
 
     directory: Path
-    tags: tuple[str, ...]
     meta_graph: meta_graph_pb2.MetaGraphDef
     module: tf.Module
 
@@ -101,4 +100,4 @@ def load_saved_model(directory: str | Path, tags: Sequence[str] = ("serve",)) ->
         raise ConversionError(
             f"TensorFlow cannot load the SavedModel in {directory}: {error}"
         ) from None
-    return LoadedSavedModel(directory, tags, meta_graph, module)
+    return LoadedSavedModel(directory, meta_graph, module)
