@@ -25,7 +25,7 @@ def _tfjs_python_toolchain_impl(ctx):
         inputs = depset([ctx.file.manifest, ctx.file._checker], transitive = [files]),
         outputs = [checked],
         mnemonic = "TfjsCheckEnvironment",
-        progress_message = "Checking the converter environment %{label} against its manifest",
+        progress_message = "Checking the converter environment {} against its manifest".format(ctx.label),
     )
     python = TfjsPythonInfo(
         interpreter = ctx.file.interpreter,
