@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dev/setup_machine.sh bazel
 tools/bazel build @rules_tfjs_python//:python
-python="$(tools/bazel info output_base 2>/dev/null)/external/rules_tfjs_python/venv/bin/python3"
+python="$(tools/bazel info output_base 2>/dev/null)/external/rules_tfjs_python/env/bin/python3"
 tools/bazel shutdown
 exec "$python" -s -B bench/benchmark.py "$@"

@@ -229,7 +229,7 @@ link_environments() {
   find "$cache" -maxdepth 1 -name '.linking-*' -mmin +60 -exec rm -rf {} +
   for entry in "$host_env_cache"/*/; do
     key="$(basename "$entry")"
-    [[ $key != .* && -f $entry/venv/pyvenv.cfg && ! -e $cache/$key ]] || continue
+    [[ $key != .* && -f $entry/env.sha256 && ! -e $cache/$key ]] || continue
     partial="$(mktemp -d "$cache/.linking-XXXXXX")"
     cp -al "$entry/." "$partial"
     # Renaming onto a directory another run finished first fails: keep that.

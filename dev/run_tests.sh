@@ -15,7 +15,7 @@ trap '"$workspace/tools/bazel" shutdown >/dev/null 2>&1 || true' EXIT
 
 tools/bazel build @rules_tfjs_python//:python
 output_base="$(tools/bazel info output_base 2>/dev/null)"
-python="$output_base/external/rules_tfjs_python/venv/bin/python3"
+python="$output_base/external/rules_tfjs_python/env/bin/python3"
 
 # pytest goes beside the environment, not into it: the environment is an
 # input of every conversion, and test tools must not change its cache keys.
@@ -23,8 +23,9 @@ dev_tools="$output_base/rules_tfjs_dev_tools"
 dev_lock_hash="$(sha256sum requirements_dev_lock.txt | cut -d' ' -f1)"
 if [[ "$(cat "$dev_tools/.lock_hash" 2>/dev/null || true)" != "$dev_lock_hash" ]]; then
   rm -rf "$dev_tools"
-  base_python="$("$python" -I -c 'import sys; print(sys._base_executable)')"
-  "$base_python" -I -m pip install --isolated --quiet --disable-pip-version-check \
+  # The environment has no pip installed: run the standard library's bundled wheel.
+  pip_wheel="$(echo "$output_base"/external/rules_tfjs_python/env/lib/python3.*/ensurepip/_bundled/pip-*.whl)"
+  "$python" -I "$pip_wheel/pip" install --isolated --quiet --disable-pip-version-check \
     --no-deps --require-hashes --only-binary=:all: --target "$dev_tools" \
     --requirement requirements_dev_lock.txt
   echo "$dev_lock_hash" > "$dev_tools/.lock_hash"

@@ -9,15 +9,17 @@ tfjs = use_extension("@rules_tfjs//rules_tfjs:extensions.bzl", "tfjs")
 tfjs.python_environment(requirements_lock = "//:requirements_lock.txt")
 ```
 
-The extension creates the repositories `rules_tfjs_python` and
-`rules_tfjs_node` with the same repository rules as `rules_tfjs_dependencies()`
-in WORKSPACE, and rules_tfjs's MODULE.bazel registers the toolchain. The root module's
+The extension creates the repositories `rules_tfjs_python`,
+`rules_tfjs_python_toolchains` and `rules_tfjs_node` with the same repository
+rules as `rules_tfjs_dependencies()` in WORKSPACE, and rules_tfjs's
+MODULE.bazel registers the toolchain (in `rules_tfjs_python_toolchains`, so
+that unrelated builds fetch neither the environment nor the npm packages). The root module's
 `python_environment` tag, if it has one, sets its attributes; tags of other
 modules are ignored, and without a tag the defaults (rules_tfjs's own lock
 file) apply.
 """
 
-load("//rules_tfjs:repositories.bzl", "tfjs_node_modules", "tfjs_python_environment")
+load("//rules_tfjs:repositories.bzl", "tfjs_node_modules", "tfjs_python_environment", "tfjs_toolchains")
 
 DEFAULT_NAME = "rules_tfjs_python"
 
@@ -58,11 +60,13 @@ def _tfjs_impl(mctx):
                 if value:
                     attrs[name] = value
     tfjs_python_environment(name = DEFAULT_NAME, **attrs)
+    tfjs_toolchains(name = DEFAULT_NAME + "_toolchains", python_repository = DEFAULT_NAME)
     tfjs_node_modules(name = "rules_tfjs_node")
 
 tfjs = module_extension(
     implementation = _tfjs_impl,
     doc = "Creates `rules_tfjs_python`, the converter's Python environment, " +
+          "`rules_tfjs_python_toolchains`, its toolchain declaration, " +
           "and `rules_tfjs_node`, tfjs_model_test's npm packages.",
     tag_classes = {"python_environment": _python_environment},
 )

@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BUILT_TARGETS, executed, output_digests, spawns
+from conftest import BUILT_TARGETS, TESTED_TARGETS, executed, output_digests, spawns
 
 # What BUILT_TARGETS run: 3 tfjs_model, 2 saved_model and 2 tfjs_model_test
 # targets (the examples' tests' TensorFlow references).
 CONVERSIONS = {"TfjsConvert": 3, "TfjsSavedModel": 2, "TfjsReference": 2}
+# What TESTED_TARGETS add: the wake test's reference, and the three tests.
+TESTED = {"TfjsConvert": 3, "TfjsSavedModel": 2, "TfjsReference": 3, "TestRunner": 3}
 NGINX_CONFIG = """
 daemon on;
 pid {root}/nginx.pid;
@@ -82,23 +84,40 @@ def test_disk_cache_serves_every_action_after_bazel_clean(second_checkout, tmp_p
     assert output_digests(second_checkout.bin) == first
 
 
-def test_http_remote_cache_serves_a_fresh_checkout_at_another_path(checkouts, tmp_path):
+def _served_to_another_machine(uploader, downloader, cache_flag, log):
+    """uploader builds and tests; downloader, on another "machine", gets it all from the cache."""
+    uploader("test", cache_flag, *TESTED_TARGETS)
+    result = downloader("test", cache_flag, f"--execution_log_json_file={log}", *TESTED_TARGETS)
+
+    assert executed(log) == {}, "ran instead of being served by the cache"
+    hits = [s["mnemonic"] for s in spawns(log) if s["remoteCacheHit"]]
+    assert {m: hits.count(m) for m in TESTED} == TESTED
+    assert "3 tests pass" in result.stdout + result.stderr
+    assert output_digests(downloader.bin) == output_digests(uploader.bin)
+
+
+def test_disk_cache_serves_builds_and_tests_to_another_home_checkout_and_interpreter_prefix(
+    checkouts, second_machine, tmp_path
+):
+    _served_to_another_machine(
+        checkouts.new("disk_uploader"),
+        second_machine.checkout("disk_downloader"),
+        f"--disk_cache={tmp_path / 'disk'}",
+        tmp_path / "execution.json",
+    )
+
+
+def test_http_remote_cache_serves_builds_and_tests_to_another_home_and_checkout(
+    checkouts, second_machine, tmp_path
+):
     with _nginx_cache(tmp_path / "nginx") as url:
         uploader = checkouts.new("uploader")
-        uploader("build", f"--remote_cache={url}", *BUILT_TARGETS)
+        downloader = second_machine.checkout("downloader")
+        _served_to_another_machine(
+            uploader, downloader, f"--remote_cache={url}", tmp_path / "execution.json"
+        )
         stored = {p.name for p in (tmp_path / "nginx" / "cache").iterdir()}
         assert stored == {"ac", "cas"}
-
-        downloader = checkouts.new("downloader")
-        log = tmp_path / "execution.json"
-        downloader(
-            "build", f"--remote_cache={url}", f"--execution_log_json_file={log}", *BUILT_TARGETS
-        )
-
-    assert executed(log) == {}
-    hits = [s["mnemonic"] for s in spawns(log) if s["remoteCacheHit"]]
-    assert {m: hits.count(m) for m in CONVERSIONS} == CONVERSIONS
-    assert output_digests(downloader.bin) == output_digests(uploader.bin)
 
 
 class _Edits:

@@ -23,6 +23,8 @@ import tfjs_converter  # noqa: E402, F401
 
 WAKE_SIGNATURES = ("filter", "encode", "detect")
 BUILT_TARGETS = ("//models:wake_tfjs", "//examples/...")
+# `bazel test` of these builds BUILT_TARGETS and runs every tfjs_model_test.
+TESTED_TARGETS = (*BUILT_TARGETS, "//models:wake_tfjs_test")
 OUTPUT_DIRS = (
     "models/wake",
     "models/wake_tfjs",
@@ -207,6 +209,58 @@ def checkouts(tmp_path_factory) -> Iterator[Checkouts]:
 def second_checkout(checkouts: Checkouts) -> Bazel:
     """Another checkout with a fresh output base, for cache and fault tests."""
     return checkouts.new("second")
+
+
+def copy_interpreter(destination: Path) -> Path:
+    """Copies this Python build (binary, libpython, standard library) to another prefix."""
+    prefix = Path(sys.base_prefix)
+    python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    (destination / "bin").mkdir(parents=True)
+    shutil.copy2(prefix / "bin" / python, destination / "bin" / python)
+    shutil.copytree(
+        prefix / "lib",
+        destination / "lib",
+        symlinks=True,
+        ignore=shutil.ignore_patterns("site-packages", "__pycache__", "test"),
+    )
+    return destination / "bin" / python
+
+
+class SecondMachine:
+    """A stand-in for another machine: another HOME, and the same Python build at another prefix.
+
+    Its rules_tfjs cache, under its HOME, starts empty, so its first build
+    re-creates the converter environment (pip's download cache is shared, so
+    nothing is downloaded again); each checkout has its own path and output base.
+    """
+
+    def __init__(self, root: Path, checkouts: Checkouts) -> None:
+        self.home = root / "home"
+        self.environment_cache = self.home / ".cache" / "rules_tfjs" / "environments"
+        self.interpreter = copy_interpreter(root / "opt" / "python")
+        (self.home / ".cache").mkdir(parents=True)
+        (self.home / ".cache" / "pip").symlink_to(Path.home() / ".cache" / "pip")
+        self.env = {
+            "HOME": str(self.home),
+            "RULES_TFJS_CACHE": str(self.environment_cache),
+            "RULES_TFJS_PYTHON": str(self.interpreter),
+        }
+        self.checkouts = checkouts
+
+    def checkout(self, name: str) -> Bazel:
+        return self.checkouts.new(name, env=self.env)
+
+
+@pytest.fixture(scope="session")
+def second_machine(tmp_path_factory, checkouts: Checkouts) -> SecondMachine:
+    return SecondMachine(tmp_path_factory.mktemp("second_machine"), checkouts)
+
+
+def environment_directory(bazel: Bazel) -> Path:
+    """The converter environment of a workspace's output base (made if need be)."""
+    bazel("build", "@rules_tfjs_python//:python")
+    output_base = bazel("info", "output_base").stdout.strip()
+    return Path(output_base) / "external" / "rules_tfjs_python" / "env"
 
 
 class ScratchPackage:

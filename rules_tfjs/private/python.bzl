@@ -61,7 +61,7 @@ def python_action(
     ctx.actions.run(
         executable = python.interpreter,
         arguments = [interpreter_arguments, arguments],
-        inputs = inputs,
+        inputs = depset([python.checked], transitive = [inputs]),
         tools = depset(transitive = [python.files, converter]),
         outputs = outputs,
         env = _ACTION_ENV,

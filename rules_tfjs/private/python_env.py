@@ -1,23 +1,38 @@
 """Creates rules_tfjs's Python environment from a hash-checked lock file.
 
 Run by the `tfjs_python_environment` repository rule with the interpreter it
-chose. Every byte of the environment must be the same on any machine that
-installs the same lock file with the same interpreter, because its files are
-inputs of cached actions, so after pip:
+chose. Every byte of the environment is an input of cached actions, so it must
+be the same wherever it is made: in any HOME, cache directory, output base or
+checkout, and from any copy of the same Python build at any prefix.
 
-* pip's console scripts and the activate scripts hold the environment's
-  absolute path, and pip itself is not part of the lock: they are removed;
-* `pyvenv.cfg`'s `command` line holds the absolute path too: it is removed;
-* `lib64` is a symlink to `lib` that would list every file twice: removed;
+The environment is therefore not a venv (a venv names its interpreter by
+absolute path) but a relocatable copy of the interpreter itself, with the
+locked packages installed into it:
+
+* `bin/python3.X` and `lib/libpython3.X.so.1.0` are the interpreter's own
+  bytes; `bin/python3` is a launcher that puts the copied libpython first on
+  the library path (the binary's RUNPATH names its install prefix). CPython
+  finds its prefix by searching upwards from its real executable for
+  `lib/python3.X/os.py`, so the copy uses its own standard library wherever
+  it lives;
+* the standard library is copied without what no conversion imports (tests,
+  IDLE, Tkinter, the static library and build files);
+* pip runs from the standard library's bundled wheel, so pip itself is never
+  installed; the console scripts it writes hold the environment's absolute
+  path in their shebang: they are removed, and so are their lines in the
+  packages' RECORD files;
 * TensorFlow's C++ headers (half of all files) are never read at run time,
   yet each would cost sandbox set-up time: removed;
 * byte code is compiled once, with hash-based invalidation and paths relative
-  to site-packages, so it depends neither on file times nor on where the
-  environment lives; without it every action would recompile TensorFlow.
+  to its directory, so it depends neither on file times nor on location;
+  without it every action would recompile TensorFlow.
 
-The result does not depend on its location either, so it is built once per
-machine in a cache directory, keyed by the lock file, the interpreter and this
-script, and hard-linked into each Bazel output base that asks for it.
+The finished tree is described by a manifest, a sha256 of every file
+(`env.sha256`, in `sha256sum` format). It is built once per machine in a cache
+directory, keyed by the lock file, this script and the interpreter's version
+and bytes (never its location), checked against its manifest, and hard-linked
+into each Bazel output base that asks for it. `verify` compares a tree with
+its manifest; the toolchain runs it as an action before any conversion.
 """
 
 from __future__ import annotations
@@ -30,37 +45,164 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
-_KEPT_BIN_ENTRIES = re.compile(r"python(\d+(\.\d+)?)?")
-_UNUSED_DISTRIBUTIONS = ("pip",)
+ENVIRONMENT_DIR = "env"
+MANIFEST = "env.sha256"
+_PYTHON = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+_STDLIB = Path("lib") / _PYTHON
+_SITE_PACKAGES = _STDLIB / "site-packages"
+# Parts of the standard library no conversion imports; `config-*` holds the
+# static libpython and build files.
+_UNUSED_STDLIB = re.compile(
+    r"__pycache__|site-packages|test|tests|idle_test|idlelib|tkinter|turtledemo|config-.*"
+)
 _HEADER_DIRS = ("tensorflow/include",)
-_VENV = "venv"
+_RECORD_SCRIPT_LINE = re.compile(r"^(\.\./)+bin/[^,]*,")
+_LAUNCHER = """#!/bin/sh
+# rules_tfjs's converter environment: runs its own copy of the interpreter with
+# its own libpython, wherever the environment is.
+here="$(cd "${{0%/*}}" && pwd)"
+LD_LIBRARY_PATH="$here/../lib${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}"
+export LD_LIBRARY_PATH
+exec "$here/{python}" "$@"
+"""
+_MAX_LISTED = 20
+
+
+class SetupError(Exception):
+    """An environment that cannot be made or differs from its manifest."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _interpreter_files() -> list[Path]:
+    """The running interpreter's binary and shared libpython (if it has one)."""
+    prefix = Path(sys.base_prefix)
+    files = [prefix / "bin" / _PYTHON]
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        files.append(prefix / "lib" / sysconfig.get_config_var("INSTSONAME"))
+    for path in files:
+        if not path.is_file():
+            raise SetupError(
+                f"{path} is missing: {sys.executable} is not a standard CPython "
+                "installation (bin/, lib/ under one prefix). Choose another "
+                "interpreter with python_interpreter or RULES_TFJS_PYTHON."
+            )
+    return files
 
 
 def environment_key(requirements: Path) -> str:
+    """Depends on what the environment is made of, never on where anything lives."""
     digest = hashlib.sha256()
     for part in (
         requirements.read_bytes(),
         Path(__file__).read_bytes(),
-        sys.executable.encode(),
         sys.version.encode(),
+        *(path.read_bytes() for path in _interpreter_files()),
     ):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:32]
 
 
-def create(venv: Path, requirements: Path, index_url: str) -> None:
-    subprocess.run([sys.executable, "-I", "-m", "venv", str(venv)], check=True)
+def tree_digests(root: Path) -> dict[str, str]:
+    """relative path -> sha256 of every file under root, whatever its name or place.
+
+    Symlinked files count by their content: Bazel's sandbox presents every
+    input as a symlink.
+    """
+    digests = {}
+    for directory, _, files in os.walk(root):
+        for name in files:
+            path = Path(directory) / name
+            relative = path.relative_to(root).as_posix()
+            digests[relative] = _sha256(path) if path.exists() else "dangling symlink"
+    return digests
+
+
+def write_manifest(root: Path, manifest: Path) -> None:
+    lines = (f"{digest}  {name}\n" for name, digest in sorted(tree_digests(root).items()))
+    manifest.write_text("".join(lines))
+
+
+def read_manifest(manifest: Path) -> dict[str, str]:
+    entries = {}
+    for line in manifest.read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        entries[name] = digest
+    return entries
+
+
+def differences(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
+    """'changed: x', 'added: y', 'missing: z' for every file that differs."""
+    found = []
+    for name in sorted(expected.keys() | actual.keys()):
+        if name not in actual:
+            found.append(f"missing: {name}")
+        elif name not in expected:
+            found.append(f"added: {name}")
+        elif expected[name] != actual[name]:
+            found.append(f"changed: {name}")
+    return found
+
+
+def verify(root: Path, manifest: Path) -> list[str]:
+    """How the tree at root differs from its manifest; empty if it does not."""
+    return differences(read_manifest(manifest), tree_digests(root))
+
+
+def describe(found: list[str]) -> str:
+    listed = "\n".join(f"  {line}" for line in found[:_MAX_LISTED])
+    more = len(found) - _MAX_LISTED
+    return listed + (f"\n  ... and {more} more" if more > 0 else "")
+
+
+def _copy_interpreter(env: Path) -> None:
+    prefix = Path(sys.base_prefix)
+    binary, *libraries = _interpreter_files()
+    (env / "bin").mkdir(parents=True)
+    shutil.copy2(binary, env / "bin" / _PYTHON)
+    (env / "lib").mkdir()
+    for library in libraries:
+        shutil.copy2(library, env / "lib" / library.name)
+    shutil.copytree(
+        prefix / _STDLIB,
+        env / _STDLIB,
+        symlinks=True,
+        ignore=lambda _, names: [n for n in names if _UNUSED_STDLIB.fullmatch(n)],
+    )
+    (env / _SITE_PACKAGES).mkdir()
+    launcher = env / "bin" / "python3"
+    launcher.write_text(_LAUNCHER.format(python=_PYTHON))
+    launcher.chmod(0o755)
+
+
+def _bundled_pip(env: Path) -> Path:
+    wheels = sorted((env / _STDLIB / "ensurepip" / "_bundled").glob("pip-*.whl"))
+    if not wheels:
+        raise SetupError(
+            f"{sys.executable} has no ensurepip wheel of pip: install a complete "
+            "CPython (pyenv, python.org or python-build-standalone)."
+        )
+    return wheels[-1]
+
+
+def _install(env: Path, requirements: Path, index_url: str) -> None:
     # --isolated ignores PIP_* variables and pip.conf files, so nothing on the
     # machine (find-links, extra indexes, constraints) changes what is installed.
     subprocess.run(
         [
-            str(venv / "bin" / "python"),
+            str(env / "bin" / "python3"),
             "-I",
-            "-m",
-            "pip",
+            str(_bundled_pip(env) / "pip"),
             "install",
             "--quiet",
             "--isolated",
@@ -69,6 +211,8 @@ def create(venv: Path, requirements: Path, index_url: str) -> None:
             "--require-hashes",
             "--only-binary=:all:",
             "--no-compile",
+            "--no-warn-script-location",
+            "--root-user-action=ignore",
             "--index-url",
             index_url,
             "--requirement",
@@ -76,53 +220,76 @@ def create(venv: Path, requirements: Path, index_url: str) -> None:
         ],
         check=True,
     )
-    finalize(venv)
 
 
-def finalize(venv: Path) -> None:
-    python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    site_packages = venv / "lib" / python / "site-packages"
-    for entry in (venv / "bin").iterdir():
-        if not _KEPT_BIN_ENTRIES.fullmatch(entry.name):
+def _drop_console_scripts(env: Path) -> None:
+    for entry in (env / "bin").iterdir():
+        if entry.name not in ("python3", _PYTHON):
             entry.unlink()
-    for entry in site_packages.iterdir():
-        if entry.name.split("-", 1)[0] in _UNUSED_DISTRIBUTIONS:
-            shutil.rmtree(entry)
-    for header_dir in _HEADER_DIRS:
-        shutil.rmtree(site_packages / header_dir, ignore_errors=True)
-    lib64 = venv / "lib64"
-    if lib64.is_symlink():
-        lib64.unlink()
-    pyvenv_cfg = venv / "pyvenv.cfg"
-    lines = pyvenv_cfg.read_text().splitlines(keepends=True)
-    pyvenv_cfg.write_text("".join(line for line in lines if not line.startswith("command")))
+    for record in (env / _SITE_PACKAGES).glob("*.dist-info/RECORD"):
+        lines = record.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if not _RECORD_SCRIPT_LINE.match(line)]
+        if kept != lines:
+            record.write_text("".join(kept))
+
+
+def _compile(directory: Path) -> None:
     # A few packages ship modules that do not compile (Python 2 fixtures);
     # they stay uncompiled, as pip would leave them.
     compileall.compile_dir(
-        str(site_packages),
+        str(directory),
         quiet=2,
         workers=os.cpu_count() or 1,
-        stripdir=str(site_packages),
+        stripdir=str(directory),
+        rx=re.compile(r"/site-packages/") if directory.name != "site-packages" else None,
         invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
 
 
+def create(env: Path, requirements: Path, index_url: str) -> None:
+    _copy_interpreter(env)
+    _compile(env / _STDLIB)
+    _install(env, requirements, index_url)
+    _drop_console_scripts(env)
+    site_packages = env / _SITE_PACKAGES
+    for header_dir in _HEADER_DIRS:
+        shutil.rmtree(site_packages / header_dir, ignore_errors=True)
+    _compile(site_packages)
+
+
+def create_with_manifest(root: Path, requirements: Path, index_url: str) -> None:
+    """root/env and, last, root/env.sha256: an entry with a manifest is complete."""
+    create(root / ENVIRONMENT_DIR, requirements, index_url)
+    write_manifest(root / ENVIRONMENT_DIR, root / MANIFEST)
+
+
 def cached(cache: Path, requirements: Path, index_url: str) -> Path:
-    """The cached environment for this lock file, created if need be."""
+    """The checked cache entry for this lock file and interpreter, created if need be."""
     entry = cache / environment_key(requirements)
-    if not (entry / _VENV / "pyvenv.cfg").is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=cache))
+    if (entry / MANIFEST).is_file():
+        found = verify(entry / ENVIRONMENT_DIR, entry / MANIFEST)
+        if not found:
+            return entry
+        print(
+            f"rules_tfjs: the cached environment {entry} differs from its manifest; "
+            f"re-creating it:\n{describe(found)}",
+            file=sys.stderr,
+        )
+        discarded = Path(tempfile.mkdtemp(prefix=".discarded-", dir=cache))
+        entry.rename(discarded / entry.name)
+        shutil.rmtree(discarded, ignore_errors=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=cache))
+    try:
+        create_with_manifest(staging, requirements, index_url)
         try:
-            create(staging / _VENV, requirements, index_url)
-            try:
-                staging.rename(entry)
-            except OSError:
-                if not (entry / _VENV / "pyvenv.cfg").is_file():
-                    raise  # not another process finishing first: a real error
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return entry / _VENV
+            staging.rename(entry)
+        except OSError:
+            if not (entry / MANIFEST).is_file():
+                raise  # not another process finishing first: a real error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return entry
 
 
 def link_tree(source: Path, destination: Path) -> None:
@@ -134,26 +301,55 @@ def link_tree(source: Path, destination: Path) -> None:
         except OSError:
             shutil.copy2(src, dst)
 
-    shutil.copytree(source, destination, symlinks=True, copy_function=link)
+    shutil.copytree(source, destination, symlinks=True, copy_function=link, dirs_exist_ok=True)
+
+
+def _check(manifest: Path, stamp: Path) -> int:
+    """The toolchain's TfjsCheckEnvironment action: the tree must match its manifest."""
+    found = verify(manifest.parent / ENVIRONMENT_DIR, manifest)
+    if found:
+        print(
+            "rules_tfjs: the converter environment differs from the manifest written "
+            f"when it was made ({MANIFEST}): it was changed after it was made, by hand "
+            f"or by an install that did not finish.\n{describe(found)}\n"
+            "Re-create it: run `bazel clean --expunge`, then build again. The "
+            "environment's cache entry (in $RULES_TFJS_CACHE, default "
+            "~/.cache/rules_tfjs/environments) is checked against the same manifest "
+            "and re-created when it differs.",
+            file=sys.stderr,
+        )
+        return 1
+    stamp.write_text(f"{_sha256(manifest)}  {MANIFEST}\n")
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requirements", required=True, type=Path)
-    parser.add_argument("--index_url", required=True)
-    parser.add_argument("--cache", type=Path, help="cache directory; none: no cache")
-    parser.add_argument("--output", required=True, type=Path)
+    commands = parser.add_subparsers(dest="command", required=True)
+    create_parser = commands.add_parser("create", help="make the environment into --output")
+    create_parser.add_argument("--requirements", required=True, type=Path)
+    create_parser.add_argument("--index_url", required=True)
+    create_parser.add_argument("--cache", type=Path, help="cache directory; none: no cache")
+    create_parser.add_argument("--output", required=True, type=Path)
+    check_parser = commands.add_parser("check", help="compare a tree with its manifest")
+    check_parser.add_argument("--manifest", required=True, type=Path)
+    check_parser.add_argument("--stamp", required=True, type=Path)
     args = parser.parse_args()
+    if args.command == "check":
+        return _check(args.manifest, args.stamp)
     try:
         if args.cache:
             link_tree(cached(args.cache, args.requirements, args.index_url), args.output)
         else:
-            create(args.output, args.requirements, args.index_url)
+            create_with_manifest(args.output, args.requirements, args.index_url)
     except subprocess.CalledProcessError as error:
         print(
             f"{' '.join(error.cmd[:5])} ... failed with exit status {error.returncode}",
             file=sys.stderr,
         )
+        return 1
+    except SetupError as error:
+        print(f"rules_tfjs: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,0 +1,102 @@
+"""The converter environment: the same bytes wherever it is made, checked against its manifest."""
+
+import os
+import subprocess
+import sys
+
+from conftest import WORKSPACE, environment_directory
+
+sys.path.insert(0, str(WORKSPACE / "rules_tfjs" / "private"))
+import python_env
+
+SITE_PACKAGES = f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
+
+
+def test_environments_made_on_two_machines_are_identical_trees(bazel, second_machine):
+    # Another HOME (so another rules_tfjs cache), another interpreter prefix,
+    # another checkout path and output base.
+    here = environment_directory(bazel)
+    there = environment_directory(second_machine.checkout("environment"))
+
+    assert [p.name for p in second_machine.environment_cache.iterdir()], "not re-created"
+    # Every file, whatever its name: the next path-dependent file cannot slip in.
+    assert (
+        python_env.differences(python_env.tree_digests(here), python_env.tree_digests(there)) == []
+    )
+    assert (here.parent / python_env.MANIFEST).read_bytes() == (
+        there.parent / python_env.MANIFEST
+    ).read_bytes()
+
+
+def test_the_tree_comparison_names_a_planted_path_dependent_file(bazel, tmp_path):
+    here = environment_directory(bazel)
+    copy = tmp_path / "env"
+    subprocess.run(["cp", "-al", str(here), str(copy)], check=True)
+    # A new file, and a changed one (a new inode: the original stays as it is).
+    (copy / SITE_PACKAGES / "planted.pth").write_text(f"{copy}\n")
+    record = next((copy / SITE_PACKAGES).glob("six-*.dist-info/RECORD"))
+    edited = record.with_name("RECORD.new")
+    edited.write_text(record.read_text() + f"../../../bin/six,sha256={copy},1\n")
+    os.replace(edited, record)
+
+    found = python_env.differences(python_env.tree_digests(here), python_env.tree_digests(copy))
+
+    assert found == [
+        f"added: {SITE_PACKAGES}/planted.pth",
+        f"changed: {record.relative_to(copy).as_posix()}",
+    ]
+
+
+def test_the_environment_holds_no_path_of_where_it_was_made(bazel):
+    here = environment_directory(bazel)
+    names = python_env.read_manifest(here.parent / python_env.MANIFEST)
+    assert names == python_env.tree_digests(here)
+    assert not (here / "pyvenv.cfg").exists()
+    assert sorted(p.name for p in (here / "bin").iterdir()) == ["python3", "python3.11"]
+    # Where it was made (a staging directory of the cache), where it is, and
+    # where its interpreter came from, in what pip and compileall write.
+    places = [b"/.creating-", b"rules_tfjs/environments", str(here.parent).encode(), b"/.pyenv/"]
+    for relative in names:
+        # _sysconfigdata holds the interpreter's build configuration (its
+        # build prefix among it): bytes of the build, the same in every copy.
+        if relative.endswith(("/RECORD", ".pyc")) and "_sysconfigdata_" not in relative:
+            data = (here / relative).read_bytes()
+            assert not [p for p in places if p in data], relative
+
+
+def test_a_changed_environment_file_fails_the_build_and_names_it(second_checkout):
+    here = environment_directory(second_checkout)
+    target = here / SITE_PACKAGES / "six.py"
+    original = target.read_bytes()
+    # Replaced, not written in place: the file is a hard link into the
+    # machine's environment cache, which must stay intact.
+    edited = target.with_name("six.py.edited")
+    edited.write_bytes(original + b"# edited by hand\n")
+    os.replace(edited, target)
+    try:
+        second_checkout.shutdown()  # a new server sees the change
+        result = second_checkout("build", "//models:wake_tfjs", check=False)
+    finally:
+        edited.write_bytes(original)
+        os.replace(edited, target)
+        second_checkout.shutdown()
+
+    assert result.returncode != 0
+    assert "TfjsCheckEnvironment" in result.stderr or "differs from the manifest" in result.stderr
+    assert f"changed: {SITE_PACKAGES}/six.py" in result.stderr
+    assert "bazel clean --expunge" in result.stderr
+
+
+def test_verify_names_changed_and_added_files(tmp_path):
+    entry = tmp_path / "entry"
+    (entry / python_env.ENVIRONMENT_DIR / "lib").mkdir(parents=True)
+    (entry / python_env.ENVIRONMENT_DIR / "lib" / "a.py").write_text("a = 1\n")
+    python_env.write_manifest(entry / python_env.ENVIRONMENT_DIR, entry / python_env.MANIFEST)
+    assert python_env.verify(entry / python_env.ENVIRONMENT_DIR, entry / python_env.MANIFEST) == []
+
+    (entry / python_env.ENVIRONMENT_DIR / "lib" / "a.py").write_text("a = 2\n")
+    (entry / python_env.ENVIRONMENT_DIR / "lib" / "b.py").write_text("")
+    assert python_env.verify(entry / python_env.ENVIRONMENT_DIR, entry / python_env.MANIFEST) == [
+        "changed: lib/a.py",
+        "added: lib/b.py",
+    ]
