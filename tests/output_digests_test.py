@@ -3,7 +3,6 @@
 import json
 from pathlib import Path
 
-
 COMMITTED = Path(__file__).with_name("output_digests.json")
 
 
