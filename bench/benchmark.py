@@ -4,8 +4,9 @@ Run by bench/run.sh with the converter environment's Python. For each
 workload (the wake model, a MobileNetV2, and 1/2/4/8 signatures of one model)
 it measures, on this machine and in this run:
 
-1. the command line, `tensorflowjs_converter --signature_name=S` once per
-   signature, from the same locked environment (wall time, peak RSS);
+1. the command line's conversion (`convert_tf_saved_model`, what
+   `tensorflowjs_converter --signature_name=S` runs) in a fresh process once
+   per signature, from the same locked environment (wall time, peak RSS);
 2. a cold `bazel build` of the same conversion: a fresh server, nothing cached
    (and, to show where the time goes, the same with the server kept);
 3. a rebuild after changing one signature's option, with the worker warm;
@@ -109,17 +110,33 @@ def export_heads(directory: Path) -> list[str]:
 # -- Measurements -------------------------------------------------------------
 
 
+# What `tensorflowjs_converter --input_format=tf_saved_model --signature_name=S
+# --control_flow_v2=True` runs. The command line's own module imports tf_keras,
+# which the light environment leaves out, so the same function is called from
+# a fresh process with tensorflowjs imported as the rules import it.
+CLI_SCRIPT = """
+import sys
+from tfjs_converter.pipeline import tfjs_saved_model
+saved_model, signature, output = sys.argv[1:]
+tfjs_saved_model.convert_tf_saved_model(
+    saved_model, output, signature_def=signature, control_flow_v2=True
+)
+"""
+
+
 def cli(saved_model: Path, signatures: list[str], output: Path) -> tuple[float, int]:
-    """tensorflowjs_converter once per signature: total seconds, peak RSS in KiB."""
+    """tensorflowjs's converter once per signature: total seconds, peak RSS in KiB."""
     total, peak = 0.0, 0
+    environment = {**os.environ, "PYTHONPATH": str(WORKSPACE / "tools")}
     for signature in signatures:
         command = [
-            sys.executable, "-s", "-B", "-m", "tensorflowjs.converters.converter",
-            "--input_format=tf_saved_model", f"--signature_name={signature}",
-            "--control_flow_v2=True", str(saved_model), str(output / signature),
+            sys.executable, "-s", "-B", "-c", CLI_SCRIPT,
+            str(saved_model), signature, str(output / signature),
         ]  # fmt: skip
         started = time.monotonic()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment
+        )
         _, status, usage = os.wait4(process.pid, 0)
         total += time.monotonic() - started
         if os.waitstatus_to_exitcode(status) != 0:
@@ -274,6 +291,36 @@ class Row:
         return self.cold_s / self.cli_s
 
 
+def environment_size(venv: Path) -> tuple[int, int, int]:
+    """Bytes, files, and files outside __pycache__ of the converter environment."""
+    total_bytes, files, outside_pycache = 0, 0, 0
+    for directory, _, names in os.walk(venv):
+        for name in names:
+            total_bytes += os.lstat(os.path.join(directory, name)).st_size
+            files += 1
+            outside_pycache += "__pycache__" not in Path(directory).parts
+    return total_bytes, files, outside_pycache
+
+
+def environment_creation(workspace: BenchWorkspace, scratch: Path) -> float:
+    """Seconds to create the environment with no rules_tfjs cache (pip's kept)."""
+    output_base = scratch / "create_output_base"
+    started = time.monotonic()
+    subprocess.run(
+        [str(WORKSPACE / "tools" / "bazel"), f"--output_base={output_base}",
+         "build", "@rules_tfjs_python//:python"],
+        cwd=workspace.root, capture_output=True, check=True,
+        env={**os.environ, "RULES_TFJS_CACHE": str(scratch / "create_cache")},
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    subprocess.run(
+        [str(WORKSPACE / "tools" / "bazel"), f"--output_base={output_base}", "clean", "--expunge"],
+        cwd=workspace.root, capture_output=True, check=False,
+    )  # fmt: skip
+    shutil.rmtree(scratch / "create_cache", ignore_errors=True)
+    return elapsed
+
+
 def machine() -> str:
     cpu = next(
         (
@@ -360,6 +407,10 @@ def main() -> int:
             workspace.add_target(f"split_{head}", "heads", [head])
         workspace.write()
         environment_s = workspace.bazel("build", "@rules_tfjs_python//:python")[0]
+        env_bytes, env_files, env_files_outside_pycache = environment_size(
+            workspace.output_base / "external" / "rules_tfjs_python" / "venv"
+        )
+        env_create_s = environment_creation(workspace, scratch)
 
         print("measuring", file=sys.stderr)
         rows = [
@@ -410,9 +461,17 @@ def main() -> int:
             cache=cache_s,
             cache_processes=cache_processes,
             environment=environment_s,
+            env_bytes=env_bytes,
+            env_files=env_files,
+            env_files_outside_pycache=env_files_outside_pycache,
+            env_create_s=env_create_s,
         )
         wake = rows[0]
         ratios = {
+            "env_bytes": f"{env_bytes:.3g}",
+            "env_files": env_files,
+            "env_files_outside_pycache": env_files_outside_pycache,
+            "env_create_s": env_create_s,
             "cold_build_over_cli": wake.cold_over_cli,
             "cold_build_over_cli_mobilenet": rows[1].cold_over_cli,
             "clean_build_warm_server_over_cli": wake.clean_warm_server_s / wake.cli_s,
@@ -445,8 +504,10 @@ All numbers come from this one run on this machine; times are wall-clock seconds
 
 ## rules_tfjs against `tensorflowjs_converter`
 
-- CLI: `tensorflowjs_converter --signature_name=S` once per signature, from the
-  same environment.
+- CLI: tensorflowjs's converter once per signature, from the same
+  environment: what `tensorflowjs_converter --signature_name=S` runs
+  (`convert_tf_saved_model`), in a fresh process per signature; the command
+  line's own module cannot run there, as it imports tf_keras.
 - Cold build: `bazel clean`, `bazel shutdown`, `bazel build`: a fresh server,
   no cache, no warm worker.
 - Clean build: `bazel clean`, `bazel build` with the server kept (its loaded
@@ -480,6 +541,9 @@ in parallel workers):
   `--disk_cache`: {cache:.1f} s; converter processes run: {cache_processes}.
 - Linking the converter environment into a new output base from the
   per-machine cache: {environment:.1f} s.
+- The environment: {env_bytes:.3g} bytes in {env_files} files
+  ({env_files_outside_pycache} outside `__pycache__`); creating it with no
+  rules_tfjs cache and pip's download cache warm: {env_create_s:.1f} s.
 """
 
 

@@ -4,7 +4,9 @@ import json
 
 import pytest
 from conftest import WAKE_SIGNATURES
-from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_saved_model
+
+# tensorflowjs's own module, imported the only way the light environment allows.
+from tfjs_converter.pipeline import tfjs_saved_model
 from tfjs_converter.saved_model import read_meta_graph
 
 

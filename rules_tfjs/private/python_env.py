@@ -209,6 +209,9 @@ def _install(env: Path, requirements: Path, index_url: str) -> None:
             "--no-input",
             "--disable-pip-version-check",
             "--require-hashes",
+            # The lock lists every package to install, and leaves out some of
+            # their declared dependencies on purpose (requirements_overrides.txt).
+            "--no-deps",
             "--only-binary=:all:",
             "--no-compile",
             "--no-warn-script-location",

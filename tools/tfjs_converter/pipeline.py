@@ -9,17 +9,66 @@ written are canonical.
 from __future__ import annotations
 
 import fnmatch
+import importlib
+import importlib.util
 import json
+import sys
+import types
 from collections.abc import Sequence
 from pathlib import Path
 
 import tensorflow as tf
 from google.protobuf.json_format import MessageToDict
 from tensorflow.core.protobuf import meta_graph_pb2
-from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_saved_model
 
 from tfjs_converter.errors import ConversionError
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
+
+# The tensorflowjs release the import below was written for and tested with.
+TENSORFLOWJS_VERSION = "4.22.0"
+# Imported by tensorflowjs at module level yet unused by graph-model conversion:
+# the `tensorflowjs` and `tensorflowjs.converters` package __init__s import
+# every converter, jax's included (jax, jaxlib, flax: ~400 MB), and
+# tf_saved_model_conversion_v2 imports these two (TF-DF needs the GPU-capable
+# `tensorflow`, tensorflow_hub needs tf_keras) for its TF-Hub and TF-DF paths.
+UNUSED_IMPORTS = ("tensorflow_decision_forests", "tensorflow_hub")
+
+
+def _import_saved_model_conversion() -> types.ModuleType:
+    """tensorflowjs 4.22's tf_saved_model_conversion_v2, without jax, TF-DF or TF-Hub.
+
+    The default environment leaves those packages out (requirements_overrides.txt),
+    so the two package __init__s are not run (their modules are registered with
+    their `__path__` only), and a missing TF-DF or tensorflow_hub is stood in for
+    by an empty module while the conversion module is imported, then removed
+    again. Where they are installed (a user's full lock file), they are imported
+    for real: TF-DF's import registers the ops its models use.
+    """
+    for name in ("tensorflowjs", "tensorflowjs.converters"):
+        if name not in sys.modules:
+            spec = importlib.util.find_spec(name)
+            if spec is None:
+                raise ImportError(f"{name} is not installed in the converter environment")
+            sys.modules[name] = importlib.util.module_from_spec(spec)
+    sys.modules["tensorflowjs"].converters = sys.modules["tensorflowjs.converters"]
+    stand_ins = [
+        name
+        for name in UNUSED_IMPORTS
+        if name not in sys.modules and importlib.util.find_spec(name) is None
+    ]
+    sys.modules.update((name, types.ModuleType(name)) for name in stand_ins)
+    try:
+        module = importlib.import_module("tensorflowjs.converters.tf_saved_model_conversion_v2")
+    finally:
+        for name in stand_ins:
+            del sys.modules[name]
+    sys.modules["tensorflowjs"].__version__ = importlib.import_module(
+        "tensorflowjs.version"
+    ).version
+    return module
+
+
+tfjs_saved_model = _import_saved_model_conversion()
 
 MODEL_JSON = "model.json"
 

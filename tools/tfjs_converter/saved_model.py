@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,6 +81,56 @@ def read_meta_graph(directory: str | Path, tags: Sequence[str]) -> meta_graph_pb
     )
 
 
+# TensorFlow Decision Forests' ops all carry this prefix. TF-DF registers them
+# when imported; the default environment leaves it out (requirements_overrides.txt).
+_DECISION_FORESTS_OP_PREFIX = "SimpleML"
+_DECISION_FORESTS_MODULE = "tensorflow_decision_forests"
+
+
+def _unregistered_ops(meta_graph: meta_graph_pb2.MetaGraphDef) -> list[str]:
+    from tensorflow.python.framework import op_def_registry
+
+    library = meta_graph.graph_def.library
+    ops = {node.op for node in meta_graph.graph_def.node}
+    for function in library.function:
+        ops.update(node.op for node in function.node_def)
+    ops -= {function.signature.name for function in library.function}
+    return sorted(op for op in ops if op_def_registry.get(op) is None)
+
+
+def check_ops_registered(directory: Path, meta_graph: meta_graph_pb2.MetaGraphDef) -> None:
+    """Fails, saying what to install, if TensorFlow here lacks an op of the graph."""
+    missing = _unregistered_ops(meta_graph)
+    decision_forests = [op for op in missing if op.startswith(_DECISION_FORESTS_OP_PREFIX)]
+    if decision_forests and importlib.util.find_spec(_DECISION_FORESTS_MODULE):
+        importlib.import_module(_DECISION_FORESTS_MODULE)  # registers its ops
+        missing = _unregistered_ops(meta_graph)
+        decision_forests = [op for op in missing if op.startswith(_DECISION_FORESTS_OP_PREFIX)]
+    if not missing:
+        return
+    plural = "s" if len(missing) > 1 else ""
+    message = (
+        f"the SavedModel in {directory} uses op{plural} {', '.join(missing)} that "
+        f"this environment's TensorFlow {tf.__version__} does not have"
+    )
+    if decision_forests:
+        raise ConversionError(
+            f"{message}: {', '.join(decision_forests)} "
+            f"{'are' if len(decision_forests) > 1 else 'is'} TensorFlow Decision "
+            "Forests', which rules_tfjs's default environment leaves out. Use your "
+            "own lock file, rules_tfjs_dependencies(requirements_lock = ...) or "
+            "tfjs.python_environment(requirements_lock = ...), with "
+            "tensorflow-decision-forests==1.12.0, tensorflow==2.19.0 (TF-DF does "
+            "not load with tensorflow-cpu) and tensorflowjs==4.22.0 (README: "
+            "The converter environment)"
+        )
+    raise ConversionError(
+        f"{message}: export the model with TensorFlow {tf.__version__}, or add "
+        "the library that defines the op to your own lock file (README: The "
+        "converter environment)"
+    )
+
+
 def _has_variables(meta_graph: meta_graph_pb2.MetaGraphDef) -> bool:
     return any(node.WhichOneof("kind") == "variable" for node in meta_graph.object_graph_def.nodes)
 
@@ -94,6 +146,7 @@ def load_saved_model(directory: str | Path, tags: Sequence[str] = ("serve",)) ->
             "variables/variables.index: keep the variables/ directory next to "
             f"{SAVED_MODEL_FILE} (a checked-in SavedModel needs both)"
         )
+    check_ops_registered(directory, meta_graph)
     try:
         module = tf.saved_model.load(str(directory), tags=list(tags))
     except (tf.errors.OpError, ValueError, OSError) as error:

@@ -54,3 +54,38 @@ def test_unknown_signature_lists_the_signatures(tiny_saved_model):
         ConversionError, match=r"has no signature 'serving_default'; its signatures are: mix, scale"
     ):
         model.concrete_function("serving_default")
+
+
+def _rename_an_op(saved_model, tmp_path, new_op: str):
+    """A copy of saved_model whose first MatMul is an op of another name."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    copy = _copy(saved_model, tmp_path)
+    graph = copy / "saved_model.pb"
+    proto = saved_model_pb2.SavedModel.FromString(graph.read_bytes())
+    nodes = [
+        node
+        for function in proto.meta_graphs[0].graph_def.library.function
+        for node in function.node_def
+        if node.op == "MatMul"
+    ]
+    nodes[0].op = new_op
+    graph.write_bytes(proto.SerializeToString())
+    return copy
+
+
+def test_a_decision_forests_op_says_what_to_add_to_a_lock_file(tiny_saved_model, tmp_path):
+    copy = _rename_an_op(tiny_saved_model, tmp_path, "SimpleMLInferenceOpWithHandle")
+    with pytest.raises(ConversionError) as error:
+        load_saved_model(copy)
+    message = str(error.value)
+    assert "uses op SimpleMLInferenceOpWithHandle that this environment's TensorFlow" in message
+    assert "TensorFlow Decision Forests" in message
+    assert "requirements_lock" in message
+    assert "tensorflow-decision-forests==1.12.0" in message
+
+
+def test_an_op_tensorflow_lacks_is_named(tiny_saved_model, tmp_path):
+    copy = _rename_an_op(tiny_saved_model, tmp_path, "NoSuchOpAnywhere")
+    with pytest.raises(ConversionError, match=r"uses op NoSuchOpAnywhere that this environment"):
+        load_saved_model(copy)
