@@ -10,8 +10,9 @@ Lookup tables are kept as the command line keeps them: a model's resources
 model.json's `modelInitializer` with its `initializerSignature`, and each
 table input of the signature carries the `resourceId` of the initializer
 output that fills it. Beyond the command line, tables filled from vocabulary
-files are filled from constants (see vocabulary.py), and the initializer graph
-passes the same op check as the model.
+files are filled from constants (see vocabulary.py), lookups keep the keys'
+shape in TF.js (see lookup_tables.py), and the initializer graph passes the
+same op check as the model.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tensorflow.python.trackable.resource import TrackableResource
 from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_saved_model
 
 from tfjs_converter.errors import ConversionError
+from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.vocabulary import inline_vocabulary_files
 
@@ -92,6 +94,7 @@ def convert_concrete_function(
             strip_debug_ops=options.strip_debug_ops,
             experiments=False,
         )
+    reshape_table_lookups(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
     weights = tfjs_saved_model.extract_weights(graph_def, initializer_graph_def)
     model_json = Path(output_dir) / MODEL_JSON

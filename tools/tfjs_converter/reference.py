@@ -112,36 +112,32 @@ def generated_input(
     return rng.integers(0, 2, shape).astype(bool)
 
 
+def _table_dtypes(resource) -> tuple[tf.DType, tf.DType] | None:
+    """A hash table's (key, value) dtypes, read from the graph that creates it."""
+    create = getattr(resource, "_create_resource", None)
+    functions = getattr(create, "concrete_functions", None) or []
+    for function in functions:
+        for op in function.graph.get_operations():
+            if op.type in ("HashTableV2", "HashTable"):
+                return op.get_attr("key_dtype"), op.get_attr("value_dtype")
+    return None
+
+
 def model_vocabulary(model: LoadedSavedModel) -> list[str]:
-    """The string keys of every lookup table of the model, sorted; [] without tables."""
+    """The string keys of every hash table of the model, sorted; [] without tables."""
     from tensorflow.python.checkpoint.trackable_view import TrackableView
     from tensorflow.python.trackable.resource import TrackableResource
 
-    graph = model.meta_graph.graph_def
-    nodes = [*graph.node, *(n for f in graph.library.function for n in f.node_def)]
-    value_dtypes = sorted(
-        {
-            node.attr["value_dtype"].type
-            for node in nodes
-            if node.op in ("HashTableV2", "HashTable")
-            and node.attr["key_dtype"].type == tf.string.as_datatype_enum
-        }
-    )
     words: set[str] = set()
     for resource in TrackableView(model.module).descendants():
-        if not isinstance(resource, TrackableResource):
+        dtypes = _table_dtypes(resource) if isinstance(resource, TrackableResource) else None
+        if dtypes is None or dtypes[0] != tf.string:
             continue
-        for value_dtype in value_dtypes:
-            try:
-                keys, _ = tf.raw_ops.LookupTableExportV2(
-                    table_handle=resource.resource_handle,
-                    Tkeys=tf.string,
-                    Tvalues=tf.as_dtype(value_dtype),
-                )
-            except (tf.errors.OpError, TypeError, ValueError):
-                continue  # not a table, or another kind of table
-            words |= {key.decode("utf-8", errors="replace") for key in keys.numpy()}
-            break
+        # The dtypes must be the table's own: the kernel does not check them.
+        keys, _ = tf.raw_ops.LookupTableExportV2(
+            table_handle=resource.resource_handle, Tkeys=dtypes[0], Tvalues=dtypes[1]
+        )
+        words |= {key.decode("utf-8", errors="replace") for key in keys.numpy()}
     words.discard(UNKNOWN_WORD)
     return sorted(words)
 
