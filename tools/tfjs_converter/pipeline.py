@@ -183,25 +183,48 @@ def _resource_initializer(module, options: ConversionOptions) -> _ResourceInitia
     return cached[key]
 
 
+def _initialized_resources(module) -> list[TrackableResource]:
+    """The resources tensorflowjs's initializer function fills, in its order.
+
+    Those whose `_initialize` function captures their own handle: a hash
+    table filled from constants or a file. A MutableHashTable is filled by
+    inserts when the model runs, and has no initializer to keep.
+    """
+    resources = []
+    for resource in TrackableView(module).descendants():
+        if not isinstance(resource, TrackableResource):
+            continue
+        try:
+            captured = resource._initialize.get_concrete_function()._captured_inputs
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if any(t._id == resource.resource_handle._id for t in captured):
+            resources.append(resource)
+    return resources
+
+
 def _make_resource_initializer(module, options: ConversionOptions) -> _ResourceInitializer | None:
-    # The same resources, in the same order, as tensorflowjs's initializer function.
-    resources = [
-        obj
-        for obj in TrackableView(module).descendants()
-        if isinstance(obj, TrackableResource)
-    ]
-    function = tfjs_saved_model._get_resource_initializer_concrete_function(module)
-    if function is None:
+    resources = _initialized_resources(module)
+    if not resources:
         return None
-    if len(function.outputs) != len(resources):
+    function = tfjs_saved_model._get_resource_initializer_concrete_function(module)
+    if function is None or len(function.outputs) != len(resources):
         raise ConversionError(
-            f"the model has {len(resources)} resources but an initializer for "
-            f"{len(function.outputs)}: a model's tables can be converted only once "
-            "per loaded model; load it again"
+            f"tensorflowjs made an initializer for {len(function.outputs) if function else 0} "
+            f"of the model's {len(resources)} lookup tables; the model's tables can be "
+            "converted once per loaded model: load it again"
         )
-    frozen = tfjs_saved_model._freeze_saved_model_v2(
-        function, control_flow_v2=options.control_flow_v2
-    )
+    try:
+        frozen = tfjs_saved_model._freeze_saved_model_v2(
+            function, control_flow_v2=options.control_flow_v2
+        )
+    except (tf.errors.OpError, ValueError) as error:
+        detail = getattr(error, "message", str(error)).splitlines()[0]
+        raise ConversionError(
+            "the initializer that fills the model's lookup tables cannot be made a "
+            f"graph TF.js runs ({detail}): fill tables from constants "
+            "(KeyValueTensorInitializer) or a vocabulary file (TextFileInitializer)"
+        ) from None
     signature = tfjs_saved_model._build_signature_def(frozen, [], frozen.outputs)
     graph_def = frozen.as_graph_def()
     inline_vocabulary_files(graph_def)
@@ -219,14 +242,24 @@ def _make_resource_initializer(module, options: ConversionOptions) -> _ResourceI
 def _canonicalize_initializer(graph_def: graph_pb2.GraphDef) -> None:
     """Makes the initializer the same bytes in every process.
 
-    Its constants are named by a per-process counter, and its tables'
-    shared_name holds load counters and the vocabulary file's path; TF.js
-    finds tables by node name and reads neither.
+    Inlining puts its nodes in an order that changes from one load to the
+    next, its constants are named by a per-process counter, and its tables'
+    shared_name holds load counters and the vocabulary file's path. Nodes are
+    sorted by name, constants named after the nodes that read them, and
+    shared_name cleared: TF.js finds tables by node name and reads neither.
     """
-    renamed = {
-        node.name: f"table_initializer/const_{i}"
-        for i, node in enumerate(n for n in graph_def.node if n.op == "Const")
-    }
+    readers: dict[str, list[str]] = {}
+    for node in graph_def.node:
+        for name in node.input:
+            readers.setdefault(name.lstrip("^").split(":")[0], []).append(node.name)
+    constants = sorted(
+        (node for node in graph_def.node if node.op == "Const"),
+        key=lambda node: (
+            sorted(readers.get(node.name, [])),
+            node.attr["value"].SerializeToString(deterministic=True),
+        ),
+    )
+    renamed = {node.name: f"table_initializer/const_{i}" for i, node in enumerate(constants)}
     for node in graph_def.node:
         node.name = renamed.get(node.name, node.name)
         inputs = []
@@ -238,6 +271,9 @@ def _canonicalize_initializer(graph_def: graph_pb2.GraphDef) -> None:
         node.input.extend(inputs)
         if "shared_name" in node.attr:
             node.attr["shared_name"].s = b""
+    nodes = sorted(graph_def.node, key=lambda node: node.name)
+    del graph_def.node[:]
+    graph_def.node.extend(nodes)
 
 
 def _check_tables_are_initialized(frozen_graph, table_inputs: dict[str, int]) -> None:
@@ -250,12 +286,14 @@ def _check_tables_are_initialized(frozen_graph, table_inputs: dict[str, int]) ->
         and op.outputs[0].name not in table_inputs
     )
     if unfilled:
+        them = "them" if len(unfilled) > 1 else "it"
         raise ConversionError(
             f"the function reads lookup table input{'s' if len(unfilled) > 1 else ''} "
-            f"{', '.join(unfilled)}, but no initializer fills "
-            f"{'them' if len(unfilled) > 1 else 'it'}: pass the module that owns "
-            "the tables (convert_concrete_function(..., module=...)) so that their "
-            "initializer is kept"
+            f"{', '.join(unfilled)}, but no initializer fills {them}, so TF.js would "
+            f"find {them} empty: a table filled by inserts when the model runs "
+            "(MutableHashTable, DenseHashTable) cannot be converted, use a "
+            "StaticHashTable or StaticVocabularyTable; without the module that owns "
+            "the tables, pass it (convert_concrete_function(..., module=...))"
         )
 
 
