@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import BUILT_TARGETS, executed, output_digests, spawns
 
-# What BUILT_TARGETS run: 3 tfjs_model, 2 saved_model and 2 tfjs_model_test
+# What BUILT_TARGETS run: 5 tfjs_model, 4 saved_model and 4 tfjs_model_test
 # targets (the examples' tests' TensorFlow references).
-CONVERSIONS = {"TfjsConvert": 3, "TfjsSavedModel": 2, "TfjsReference": 2}
+CONVERSIONS = {"TfjsConvert": 5, "TfjsSavedModel": 4, "TfjsReference": 4}
 NGINX_CONFIG = """
 daemon on;
 pid {root}/nginx.pid;

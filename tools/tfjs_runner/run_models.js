@@ -73,10 +73,11 @@
       if (!tables.some((key) => inputs[key].name.split(':')[0] === node.name)) unfilled.push(node.name);
     }
     if (unfilled.length) {
+      const several = unfilled.length > 1;
       throw new Error(
-        `lookup table ${unfilled.join(', ')} of "${signature}" is never filled: model.json ` +
-          `${artifacts.modelInitializer ? 'has no initializer output for it' : 'has no modelInitializer'}, ` +
-          'so the table is empty when the model runs (convert with the initializer kept, as tfjs_model does)',
+        `lookup table${several ? 's' : ''} ${unfilled.join(', ')} of "${signature}" ${several ? 'are' : 'is'} ` +
+          `never filled: model.json ${artifacts.modelInitializer ? `has no initializer output for ${several ? 'them' : 'it'}` : 'has no modelInitializer'}, ` +
+          `so the table${several ? 's are' : ' is'} empty when the model runs (convert with the initializer kept, as tfjs_model does)`,
       );
     }
     return new Set(tables);
