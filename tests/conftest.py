@@ -31,6 +31,10 @@ OUTPUT_DIRS = (
     "examples/keras_classifier/classifier",
     "examples/keras_classifier/classifier_tfjs",
     "examples/checked_in/colour_namer_tfjs",
+    "examples/text_classifier/text_classifier",
+    "examples/text_classifier/text_classifier_tfjs",
+    "examples/lookup_table/colour_table",
+    "examples/lookup_table/colour_table_tfjs",
 )
 
 

@@ -90,3 +90,166 @@ def loop_saved_model(tmp_path_factory) -> Path:
 def accumulator_saved_model(tmp_path_factory) -> Path:
     model = Accumulator()
     return _save(model, tmp_path_factory.mktemp("accumulator") / "model", step=model.step)
+
+
+class ColourTable(tf.Module):
+    """A constant-keyed table, string -> int64, read by two signatures."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                ["red", "green", "blue"], tf.constant([0, 1, 2], tf.int64)
+            ),
+            default_value=-1,
+        )
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="colour")])
+    def lookup(self, colour):
+        return {"index": self.table.lookup(colour)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string, name="colours")])
+    def count(self, colours):
+        return {"known": tf.reduce_sum(tf.cast(self.table.lookup(colours) >= 0, tf.int32), -1)}
+
+
+VOCABULARY_LINES = ["fox\t7\tanimal", "dog\t3\tanimal", "oak\t9\tplant", "ivy\t4\tplant"]
+
+
+class VocabularyTables(tf.Module):
+    """Tables from one vocabulary file, read every way TextFileInitializer can."""
+
+    def __init__(self, vocabulary_file: str) -> None:
+        super().__init__()
+        whole, number = tf.lookup.TextFileIndex.WHOLE_LINE, tf.lookup.TextFileIndex.LINE_NUMBER
+
+        def table(key_dtype, key_index, value_dtype, value_index, default, **kwargs):
+            return tf.lookup.StaticHashTable(
+                tf.lookup.TextFileInitializer(
+                    vocabulary_file, key_dtype, key_index, value_dtype, value_index, **kwargs
+                ),
+                default,
+            )
+
+        self.line_numbers = table(tf.string, whole, tf.int64, number, -1)
+        self.columns = table(tf.string, 0, tf.int64, 1, -1, delimiter="\t")
+        self.first_two = table(tf.string, 0, tf.string, 2, "?", delimiter="\t", vocab_size=2)
+        self.by_number = table(tf.int64, number, tf.string, 0, "?", delimiter="\t")
+        self.with_oov = tf.lookup.StaticVocabularyTable(
+            tf.lookup.TextFileInitializer(vocabulary_file, tf.string, 0, tf.int64, number, delimiter="\t"),
+            num_oov_buckets=3,
+        )
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="word"),
+            tf.TensorSpec([None], tf.int64, name="number"),
+        ]
+    )
+    def lookup(self, word, number):
+        return {
+            "line_number": self.line_numbers.lookup(word),
+            "column": self.columns.lookup(word),
+            "first_two": self.first_two.lookup(word),
+            "by_number": self.by_number.lookup(number),
+            "with_oov": self.with_oov.lookup(word),
+        }
+
+
+class MutableTable(tf.Module):
+    """A table filled by inserts when the model runs: it has no initializer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = tf.lookup.experimental.MutableHashTable(tf.string, tf.int64, -1)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="word")])
+    def lookup(self, word):
+        return {"value": self.table.lookup(word)}
+
+
+class DatasetTable(tf.Module):
+    """A table filled from a tf.data dataset: ops TF.js lacks, in the initializer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs = tf.data.Dataset.from_tensor_slices(
+            (["a", "b"], tf.constant([1, 2], tf.int64))
+        )
+        self.table = tf.lookup.StaticHashTable(
+            tf.data.experimental.DatasetInitializer(self.pairs), default_value=-1
+        )
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="word")])
+    def lookup(self, word):
+        return {"value": self.table.lookup(word)}
+
+
+class _LgammaTable(tf.saved_model.experimental.TrackableResource):
+    """A hash table whose initializer computes its values with Lgamma."""
+
+    def _create_resource(self):
+        return tf.raw_ops.HashTableV2(key_dtype=tf.int32, value_dtype=tf.float32)
+
+    def _initialize(self):
+        values = tf.math.lgamma(tf.constant([1.5, 2.5, 3.5]))
+        return tf.raw_ops.LookupTableImportV2(
+            table_handle=self.resource_handle, keys=tf.constant([1, 2, 3]), values=values
+        )
+
+
+class ComputedTable(tf.Module):
+    """A table whose initializer holds an op TF.js lacks (Lgamma)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = _LgammaTable()
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="key")])
+    def lookup(self, key):
+        value = tf.raw_ops.LookupTableFindV2(
+            table_handle=self.table.resource_handle, keys=key, default_value=tf.constant(0.0)
+        )
+        return {"value": value}
+
+
+@pytest.fixture(scope="session")
+def computed_table_saved_model(tmp_path_factory) -> Path:
+    model = ComputedTable()
+    return _save(model, tmp_path_factory.mktemp("computed_table") / "model", lookup=model.lookup)
+
+
+@pytest.fixture(scope="session")
+def dataset_table_saved_model(tmp_path_factory) -> Path:
+    model = DatasetTable()
+    return _save(model, tmp_path_factory.mktemp("dataset_table") / "model", lookup=model.lookup)
+
+
+@pytest.fixture(scope="session")
+def table_saved_model(tmp_path_factory) -> Path:
+    model = ColourTable()
+    directory = tmp_path_factory.mktemp("table") / "model"
+    return _save(model, directory, lookup=model.lookup, count=model.count)
+
+
+@pytest.fixture(scope="session")
+def vocabulary_saved_model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("vocabulary")
+    vocabulary_file = root / "vocabulary.tsv"
+    vocabulary_file.write_text("".join(f"{line}\n" for line in VOCABULARY_LINES))
+    model = VocabularyTables(str(vocabulary_file))
+    directory = _save(model, root / "model", lookup=model.lookup)
+    vocabulary_file.unlink()  # the SavedModel's own copy, in assets/, is what counts
+    return directory
+
+
+@pytest.fixture(scope="session")
+def vocabulary_lines() -> list[str]:
+    """The lines of vocabulary_saved_model's vocabulary file."""
+    return list(VOCABULARY_LINES)
+
+
+@pytest.fixture(scope="session")
+def mutable_table_saved_model(tmp_path_factory) -> Path:
+    model = MutableTable()
+    return _save(model, tmp_path_factory.mktemp("mutable") / "model", lookup=model.lookup)

@@ -52,6 +52,7 @@ def convert(request: ConversionRequest, load: Loader | None = None) -> None:
                 model.concrete_function(signature),
                 staged[signature],
                 signature_def=model.signature_def(signature),
+                module=model.module,
                 options=request.options,
                 tensorflow_version=model.tensorflow_version,
             )

@@ -180,3 +180,100 @@ def test_a_request_uses_the_loader_it_is_given(tiny_saved_model, tmp_path):
     assert loads == [(tiny_saved_model, ("serve",))]
     assert (tmp_path / "a" / "model.json").is_file()
     assert (tmp_path / "b" / "model.json").is_file()
+
+
+def _initializer_ops(model: dict) -> list[str]:
+    return sorted(node["op"] for node in model["modelInitializer"]["node"])
+
+
+def test_table_initializer_is_kept_as_the_public_converter_keeps_it(table_saved_model, tmp_path):
+    ours = _model_json(convert_saved_model(table_saved_model, ["lookup"], tmp_path / "ours")["lookup"])
+    public_dir = tmp_path / "public"
+    tfjs_saved_model.convert_tf_saved_model(
+        str(table_saved_model), str(public_dir), signature_def="lookup", control_flow_v2=True
+    )
+    public = _model_json(public_dir)
+
+    assert _initializer_ops(ours) == _initializer_ops(public)
+    assert "LookupTableImportV2" in _initializer_ops(ours)
+    [(ours_output, ours_info)] = ours["initializerSignature"]["outputs"].items()
+    [(public_output, public_info)] = public["initializerSignature"]["outputs"].items()
+    assert ours_output == public_output
+    table_input = {k: v for k, v in ours["signature"]["inputs"].items() if "resourceId" in v}
+    public_table_input = {
+        k: v for k, v in public["signature"]["inputs"].items() if "resourceId" in v
+    }
+    assert list(table_input) == list(public_table_input) == ["unknown:0"]
+    assert table_input["unknown:0"]["resourceId"] == ours_info["resourceId"]
+    assert public_table_input["unknown:0"]["resourceId"] == public_info["resourceId"]
+    # The same weights: the default value, the keys and the values (and the
+    # [-1] of the lookup's reshape, which the command line does not write).
+    assert sorted(
+        (w["dtype"], w["shape"])
+        for w in ours["weightsManifest"][0]["weights"]
+        if not w["name"].endswith("/flat_shape")
+    ) == sorted((w["dtype"], w["shape"]) for w in public["weightsManifest"][0]["weights"])
+
+
+def test_every_signature_of_a_request_gets_the_table_initializer(table_saved_model, tmp_path):
+    outputs = convert_saved_model(table_saved_model, ["lookup", "count"], tmp_path)
+
+    for directory in outputs.values():
+        model = _model_json(directory)
+        assert "LookupTableImportV2" in _initializer_ops(model)
+        assert [v["resourceId"] for v in model["signature"]["inputs"].values() if "resourceId" in v] == [0]
+
+
+def test_table_models_are_reproducible_across_loads(table_saved_model, vocabulary_saved_model, tmp_path):
+    for saved_model, signature in ((table_saved_model, "count"), (vocabulary_saved_model, "lookup")):
+        first = convert_saved_model(saved_model, [signature], tmp_path / "first")[signature]
+        second = convert_saved_model(saved_model, [signature], tmp_path / "second")[signature]
+        assert _files(first) == _files(second), saved_model
+
+
+def test_lookups_keep_the_keys_shape(table_saved_model, tmp_path):
+    model = _model_json(convert_saved_model(table_saved_model, ["count"], tmp_path)["count"])
+
+    nodes = {node["name"]: node for node in model["modelTopology"]["node"]}
+    [find] = [node for node in nodes.values() if node["op"] == "LookupTableFindV2"]
+    reshaped = nodes[find["name"].removesuffix("/flat")]
+    assert reshaped["op"] == "Reshape"
+    assert nodes[reshaped["input"][1]]["op"] == "Shape"
+    assert nodes[find["input"][1]]["op"] == "Reshape"
+
+
+def test_an_op_tfjs_lacks_in_the_table_initializer_is_named(computed_table_saved_model, tmp_path):
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(computed_table_saved_model, ["lookup"], tmp_path)
+    assert (
+        "TensorFlow.js has no kernel for op Lgamma in the initializer that fills the model's "
+        "lookup tables: change the model to avoid it, or set skip_op_check"
+    ) in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_initializer_that_cannot_be_frozen_is_refused(dataset_table_saved_model, tmp_path):
+    with pytest.raises(
+        ConversionError,
+        match=r"the initializer that fills the model's lookup tables cannot be made a graph TF.js runs \(.*variant.*\): fill tables from constants",
+    ):
+        convert_saved_model(dataset_table_saved_model, ["lookup"], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_filled_only_when_the_model_runs_is_refused(mutable_table_saved_model, tmp_path):
+    with pytest.raises(
+        ConversionError,
+        match=r"reads lookup table input unknown, but no initializer fills it, so TF.js would find it empty: a table filled by inserts",
+    ):
+        convert_saved_model(mutable_table_saved_model, ["lookup"], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_function_without_its_module_is_refused(table_saved_model, tmp_path):
+    from tfjs_converter.pipeline import convert_concrete_function
+    from tfjs_converter.saved_model import load_saved_model
+
+    model = load_saved_model(table_saved_model)
+    with pytest.raises(ConversionError, match=r"reads lookup table input unknown, but no initializer fills it, .*pass it"):
+        convert_concrete_function(model.concrete_function("lookup"), tmp_path)

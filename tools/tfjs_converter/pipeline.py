@@ -4,25 +4,42 @@ The steps are those of tensorflowjs's own `convert_tf_saved_model` (freeze,
 build the signature, optimize, extract the weights, write), called directly so
 that one loaded SavedModel serves any number of signatures and the bytes
 written are canonical.
+
+Lookup tables are kept as the command line keeps them: a model's resources
+(hash tables) are created and filled by an initializer graph, written as
+model.json's `modelInitializer` with its `initializerSignature`, and each
+table input of the signature carries the `resourceId` of the initializer
+output that fills it. Beyond the command line, tables filled from vocabulary
+files are filled from constants (see vocabulary.py), lookups keep the keys'
+shape in TF.js (see lookup_tables.py), and the initializer graph passes the
+same op check as the model.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import fnmatch
 import importlib
 import importlib.util
 import json
 import sys
 import types
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import tensorflow as tf
 from google.protobuf.json_format import MessageToDict
 from tensorflow.core.protobuf import meta_graph_pb2
+from tensorflow.core.framework import graph_pb2
+from tensorflow.python.checkpoint.trackable_view import TrackableView
+from tensorflow.python.trackable.resource import TrackableResource
 
 from tfjs_converter.errors import ConversionError
+from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
+from tfjs_converter.vocabulary import inline_vocabulary_files
 
 # The tensorflowjs release the import below was written for and tested with.
 TENSORFLOWJS_VERSION = "4.22.0"
@@ -81,6 +98,7 @@ def convert_concrete_function(
     output_dir: str | Path,
     *,
     signature_def: meta_graph_pb2.SignatureDef | None = None,
+    module=None,
     options: ConversionOptions = DEFAULT_OPTIONS,
     tensorflow_version: str | None = None,
 ) -> list[str]:
@@ -93,6 +111,9 @@ def convert_concrete_function(
       signature_def: the SavedModel's SignatureDef of this function; its input
         and output keys name the model.json's inputs and outputs. Without it
         they are tensor names such as `x:0`.
+      module: the object (a loaded SavedModel, a tf.Module) owning the lookup
+        tables the function uses; their initializer is written into the
+        model. Needed only if the function uses tables.
       options: conversion options.
       tensorflow_version: recorded as model.json's `generatedBy`.
 
@@ -105,11 +126,16 @@ def convert_concrete_function(
     frozen_graph = tfjs_saved_model._freeze_saved_model_v2(
         concrete_function, control_flow_v2=options.control_flow_v2
     )
-    inputs = [t for t in concrete_function.inputs if t.dtype != tf.resource]
+    initializer = _resource_initializer(module, options) if module is not None else None
+    table_inputs = initializer.table_inputs(concrete_function) if initializer else {}
+    _check_tables_are_initialized(frozen_graph, table_inputs)
+    inputs = [
+        t for t in concrete_function.inputs if t.dtype != tf.resource or t.name in table_inputs
+    ]
     signature = tfjs_saved_model._build_signature_def(
         frozen_graph, inputs, concrete_function.outputs, signature_def
     )
-    try:
+    with _unsupported_ops_as_conversion_errors():
         graph_def = tfjs_saved_model.optimize_graph(
             frozen_graph,
             signature,
@@ -117,18 +143,9 @@ def convert_concrete_function(
             strip_debug_ops=options.strip_debug_ops,
             experiments=False,
         )
-    except ValueError as error:
-        if not str(error).startswith(_UNSUPPORTED_OPS_PREFIX):
-            raise
-        ops = sorted(str(error).splitlines()[1].split(", "))
-        raise ConversionError(
-            f"TensorFlow.js has no kernel for op{'s' if len(ops) > 1 else ''} "
-            f"{', '.join(ops)}: change the model to avoid "
-            f"{'them' if len(ops) > 1 else 'it'}, or set skip_op_check to "
-            "convert anyway (the model then fails when it runs "
-            f"{'them' if len(ops) > 1 else 'it'})"
-        ) from None
-    weights = tfjs_saved_model.extract_weights(graph_def)
+    reshape_table_lookups(graph_def)
+    initializer_graph_def = initializer.graph_def() if initializer else None
+    weights = tfjs_saved_model.extract_weights(graph_def, initializer_graph_def)
     model_json = Path(output_dir) / MODEL_JSON
     tfjs_saved_model.write_artifacts(
         MessageToDict(graph_def),
@@ -138,10 +155,195 @@ def convert_concrete_function(
         signature,
         quantization_dtype_map=options.quantization_dtype_map(),
         weight_shard_size_bytes=options.weight_shard_size_bytes,
+        initializer_graph_def=initializer_graph_def,
+        initializer_signature_def=initializer.signature if initializer else None,
+        resource_ids_maps=(table_inputs, initializer.output_ids) if initializer else None,
         metadata=dict(options.metadata) or None,
     )
     canonicalize_model_json(model_json)
     return [weight["name"] for group in weights for weight in group]
+
+
+@contextlib.contextmanager
+def _unsupported_ops_as_conversion_errors() -> Iterator[None]:
+    """tensorflowjs's unsupported-op ValueError, as a ConversionError saying what to do."""
+    try:
+        yield
+    except ValueError as error:
+        if not str(error).startswith(_UNSUPPORTED_OPS_PREFIX):
+            raise
+        raise _unsupported_ops_error(str(error).splitlines()[1].split(", ")) from None
+
+
+def _unsupported_ops_error(ops: Sequence[str], where: str = "") -> ConversionError:
+    ops = sorted(set(ops))
+    them = "them" if len(ops) > 1 else "it"
+    return ConversionError(
+        f"TensorFlow.js has no kernel for op{'s' if len(ops) > 1 else ''} "
+        f"{', '.join(ops)}{where}: change the model to avoid {them}, or set "
+        f"skip_op_check to convert anyway (the model then fails when it runs {them})"
+    )
+
+
+@dataclasses.dataclass
+class _ResourceInitializer:
+    """The graph that creates and fills a module's lookup tables.
+
+    Attributes:
+      frozen_graph: the initializer graph, vocabulary files inlined.
+      signature: its SignatureDef: one output per table.
+      resources: the tables, in the order of the outputs.
+      output_ids: initializer output name -> resource id (the table's index).
+    """
+
+    frozen_graph: graph_pb2.GraphDef
+    signature: meta_graph_pb2.SignatureDef
+    resources: list[TrackableResource]
+    output_ids: dict[str, int]
+
+    def graph_def(self) -> graph_pb2.GraphDef:
+        """A fresh copy: writing the model strips the constants it writes as weights."""
+        copy = graph_pb2.GraphDef()
+        copy.CopyFrom(self.frozen_graph)
+        return copy
+
+    def table_inputs(self, concrete_function) -> dict[str, int]:
+        """The function's table inputs (tensor names) -> resource id."""
+        captured = {t._id: i for i, t in enumerate(concrete_function._captured_inputs)}
+        first_captured = len(concrete_function.inputs) - len(concrete_function._captured_inputs)
+        inputs = {}
+        for resource_id, resource in enumerate(self.resources):
+            index = captured.get(resource.resource_handle._id)
+            if index is not None:
+                inputs[concrete_function.inputs[first_captured + index].name] = resource_id
+        return inputs
+
+
+# tensorflowjs's initializer function re-points each table's `_initialize` at
+# a new table, so it can be made only once per loaded module: kept here.
+_initializers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _resource_initializer(module, options: ConversionOptions) -> _ResourceInitializer | None:
+    key = (options.control_flow_v2, options.skip_op_check, options.strip_debug_ops)
+    cached = _initializers.setdefault(module, {})
+    if key not in cached:
+        cached[key] = _make_resource_initializer(module, options)
+    return cached[key]
+
+
+def _initialized_resources(module) -> list[TrackableResource]:
+    """The resources tensorflowjs's initializer function fills, in its order.
+
+    Those whose `_initialize` function captures their own handle: a hash
+    table filled from constants or a file. A MutableHashTable is filled by
+    inserts when the model runs, and has no initializer to keep.
+    """
+    resources = []
+    for resource in TrackableView(module).descendants():
+        if not isinstance(resource, TrackableResource):
+            continue
+        try:
+            captured = resource._initialize.get_concrete_function()._captured_inputs
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if any(t._id == resource.resource_handle._id for t in captured):
+            resources.append(resource)
+    return resources
+
+
+def _make_resource_initializer(module, options: ConversionOptions) -> _ResourceInitializer | None:
+    resources = _initialized_resources(module)
+    if not resources:
+        return None
+    function = tfjs_saved_model._get_resource_initializer_concrete_function(module)
+    if function is None or len(function.outputs) != len(resources):
+        raise ConversionError(
+            f"tensorflowjs made an initializer for {len(function.outputs) if function else 0} "
+            f"of the model's {len(resources)} lookup tables; the model's tables can be "
+            "converted once per loaded model: load it again"
+        )
+    try:
+        frozen = tfjs_saved_model._freeze_saved_model_v2(
+            function, control_flow_v2=options.control_flow_v2
+        )
+    except (tf.errors.OpError, ValueError) as error:
+        detail = getattr(error, "message", str(error)).splitlines()[0]
+        raise ConversionError(
+            "the initializer that fills the model's lookup tables cannot be made a "
+            f"graph TF.js runs ({detail}): fill tables from constants "
+            "(KeyValueTensorInitializer) or a vocabulary file (TextFileInitializer)"
+        ) from None
+    signature = tfjs_saved_model._build_signature_def(frozen, [], frozen.outputs)
+    graph_def = frozen.as_graph_def()
+    inline_vocabulary_files(graph_def)
+    _canonicalize_initializer(graph_def)
+    if not options.skip_op_check:
+        unsupported = tfjs_saved_model.validate(graph_def, False, options.strip_debug_ops)
+        if unsupported:
+            raise _unsupported_ops_error(
+                unsupported, " in the initializer that fills the model's lookup tables"
+            )
+    output_ids = {output.name: i for i, output in enumerate(frozen.outputs)}
+    return _ResourceInitializer(graph_def, signature, resources, output_ids)
+
+
+def _canonicalize_initializer(graph_def: graph_pb2.GraphDef) -> None:
+    """Makes the initializer the same bytes in every process.
+
+    Inlining puts its nodes in an order that changes from one load to the
+    next, its constants are named by a per-process counter, and its tables'
+    shared_name holds load counters and the vocabulary file's path. Nodes are
+    sorted by name, constants named after the nodes that read them, and
+    shared_name cleared: TF.js finds tables by node name and reads neither.
+    """
+    readers: dict[str, list[str]] = {}
+    for node in graph_def.node:
+        for name in node.input:
+            readers.setdefault(name.lstrip("^").split(":")[0], []).append(node.name)
+    constants = sorted(
+        (node for node in graph_def.node if node.op == "Const"),
+        key=lambda node: (
+            sorted(readers.get(node.name, [])),
+            node.attr["value"].SerializeToString(deterministic=True),
+        ),
+    )
+    renamed = {node.name: f"table_initializer/const_{i}" for i, node in enumerate(constants)}
+    for node in graph_def.node:
+        node.name = renamed.get(node.name, node.name)
+        inputs = []
+        for name in node.input:
+            control = "^" if name.startswith("^") else ""
+            op_name, colon, index = name.lstrip("^").partition(":")
+            inputs.append(f"{control}{renamed.get(op_name, op_name)}{colon}{index}")
+        del node.input[:]
+        node.input.extend(inputs)
+        if "shared_name" in node.attr:
+            node.attr["shared_name"].s = b""
+    nodes = sorted(graph_def.node, key=lambda node: node.name)
+    del graph_def.node[:]
+    graph_def.node.extend(nodes)
+
+
+def _check_tables_are_initialized(frozen_graph, table_inputs: dict[str, int]) -> None:
+    """Fails if the graph reads a lookup table that nothing would fill."""
+    unfilled = sorted(
+        op.name
+        for op in frozen_graph.get_operations()
+        if op.type == "Placeholder"
+        and op.outputs[0].dtype == tf.resource
+        and op.outputs[0].name not in table_inputs
+    )
+    if unfilled:
+        them = "them" if len(unfilled) > 1 else "it"
+        raise ConversionError(
+            f"the function reads lookup table input{'s' if len(unfilled) > 1 else ''} "
+            f"{', '.join(unfilled)}, but no initializer fills {them}, so TF.js would "
+            f"find {them} empty: a table filled by inserts when the model runs "
+            "(MutableHashTable, DenseHashTable) cannot be converted, use a "
+            "StaticHashTable or StaticVocabularyTable; without the module that owns "
+            "the tables, pass it (convert_concrete_function(..., module=...))"
+        )
 
 
 def canonicalize_model_json(path: Path) -> None:

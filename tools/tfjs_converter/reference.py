@@ -6,9 +6,14 @@ sequence runs a signature for several steps, feeding some outputs back into
 inputs, the way a streaming model keeps its state; the other inputs are new
 at every step.
 
+Generated strings come from the model's own vocabulary (the string keys of
+its lookup tables) with one word it does not know last, to exercise the
+out-of-vocabulary path; a model without tables gets fixed words.
+
 The result is JSON, the tensor format `tools/tfjs_runner` reads:
-`{"dtype": "float32" | "int32" | "bool", "shape": [...], "data": [flat values]}`
-with non-finite numbers as the strings "NaN", "Infinity", "-Infinity".
+`{"dtype": "float32" | "int32" | "bool" | "string", "shape": [...], "data": [flat values]}`
+with non-finite numbers as the strings "NaN", "Infinity", "-Infinity" and
+strings as UTF-8 text.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from tfjs_converter.saved_model import LoadedSavedModel
 
 REFERENCE_DIMENSION = 2
 
-# TF.js computes in these three dtypes; int64 and float64 inputs arrive narrowed.
-_TFJS_DTYPES = {"float": "float32", "int": "int32", "bool": "bool"}
+# TF.js computes in these dtypes; int64 and float64 inputs arrive narrowed.
+_TFJS_DTYPES = {"float": "float32", "int": "int32", "bool": "bool", "string": "string"}
+
+FIXED_WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog")
+UNKNOWN_WORD = "zzxqvj"
 
 
 def tfjs_dtype(dtype: tf.DType) -> str:
@@ -39,6 +47,8 @@ def tfjs_dtype(dtype: tf.DType) -> str:
         return _TFJS_DTYPES["int"]
     if dtype.is_bool:
         return _TFJS_DTYPES["bool"]
+    if dtype == tf.string:
+        return _TFJS_DTYPES["string"]
     raise ConversionError(
         f"inputs of dtype {dtype.name} cannot be generated or compared; "
         "give the signature's inputs in an inputs JSON file"
@@ -52,6 +62,9 @@ def _encode(array: np.ndarray) -> dict[str, Any]:
             return str(value).replace("inf", "Infinity").replace("nan", "NaN")
         return value
 
+    if array.dtype == object:
+        data = [value.decode("utf-8", errors="replace") for value in array.ravel()]
+        return {"dtype": "string", "shape": list(array.shape), "data": data}
     dtype = tfjs_dtype(tf.as_dtype(array.dtype))
     data = np.asarray(array, np.float32 if dtype == "float32" else array.dtype).ravel()
     return {"dtype": dtype, "shape": list(array.shape), "data": [number(v) for v in data]}
@@ -59,6 +72,10 @@ def _encode(array: np.ndarray) -> dict[str, Any]:
 
 def _decode(spec: Any, tensor_spec: tf.TensorSpec) -> np.ndarray:
     values = spec["data"] if isinstance(spec, dict) else spec
+    if tensor_spec.dtype == tf.string:
+        values = np.vectorize(lambda v: str(v).encode("utf-8"), otypes=[object])(
+            np.asarray(values, dtype=object)
+        )
     array = np.asarray(values, dtype=tensor_spec.dtype.as_numpy_dtype)
     if isinstance(spec, dict):
         array = array.reshape(spec["shape"])
@@ -70,17 +87,59 @@ def _decode(spec: Any, tensor_spec: tf.TensorSpec) -> np.ndarray:
     return array
 
 
-def generated_input(tensor_spec: tf.TensorSpec, seed_text: str) -> np.ndarray:
-    """A deterministic input for one TensorSpec: the same on every machine."""
+def generated_input(
+    tensor_spec: tf.TensorSpec, seed_text: str, vocabulary: Sequence[str] = ()
+) -> np.ndarray:
+    """A deterministic input for one TensorSpec: the same on every machine.
+
+    Strings are words of `vocabulary` (FIXED_WORDS if empty), the last one
+    UNKNOWN_WORD when the vocabulary is the model's.
+    """
     rng = np.random.default_rng(zlib.crc32(seed_text.encode()))
     shape = [REFERENCE_DIMENSION if d is None else d for d in tensor_spec.shape.as_list()]
     dtype = tensor_spec.dtype
-    tfjs_dtype(dtype)  # fails early for strings and other dtypes TF.js cannot take
+    tfjs_dtype(dtype)  # fails early for dtypes TF.js cannot take
+    if dtype == tf.string:
+        words = sorted(vocabulary) or list(FIXED_WORDS)
+        chosen = [words[i] for i in rng.integers(0, len(words), int(np.prod(shape)))]
+        if vocabulary and chosen:
+            chosen[-1] = UNKNOWN_WORD
+        return np.array([w.encode("utf-8") for w in chosen], dtype=object).reshape(shape)
     if dtype.is_floating:
         return rng.uniform(-1.0, 1.0, shape).astype(np.float32).astype(dtype.as_numpy_dtype)
     if dtype.is_integer:
         return rng.integers(0, 10, shape).astype(dtype.as_numpy_dtype)
     return rng.integers(0, 2, shape).astype(bool)
+
+
+def _table_dtypes(resource) -> tuple[tf.DType, tf.DType] | None:
+    """A hash table's (key, value) dtypes, read from the graph that creates it."""
+    create = getattr(resource, "_create_resource", None)
+    functions = getattr(create, "concrete_functions", None) or []
+    for function in functions:
+        for op in function.graph.get_operations():
+            if op.type in ("HashTableV2", "HashTable"):
+                return op.get_attr("key_dtype"), op.get_attr("value_dtype")
+    return None
+
+
+def model_vocabulary(model: LoadedSavedModel) -> list[str]:
+    """The string keys of every hash table of the model, sorted; [] without tables."""
+    from tensorflow.python.checkpoint.trackable_view import TrackableView
+    from tensorflow.python.trackable.resource import TrackableResource
+
+    words: set[str] = set()
+    for resource in TrackableView(model.module).descendants():
+        dtypes = _table_dtypes(resource) if isinstance(resource, TrackableResource) else None
+        if dtypes is None or dtypes[0] != tf.string:
+            continue
+        # The dtypes must be the table's own: the kernel does not check them.
+        keys, _ = tf.raw_ops.LookupTableExportV2(
+            table_handle=resource.resource_handle, Tkeys=dtypes[0], Tvalues=dtypes[1]
+        )
+        words |= {key.decode("utf-8", errors="replace") for key in keys.numpy()}
+    words.discard(UNKNOWN_WORD)
+    return sorted(words)
 
 
 def _input_specs(model: LoadedSavedModel, signature: str) -> dict[str, tf.TensorSpec]:
@@ -95,7 +154,7 @@ def _run(
     return {key: value.numpy() for key, value in outputs.items()}
 
 
-def _inputs(model, signature, given, step=0) -> dict[str, np.ndarray]:
+def _inputs(model, signature, given, step=0, vocabulary=()) -> dict[str, np.ndarray]:
     specs = _input_specs(model, signature)
     if given is not None:
         missing = sorted(set(specs) - set(given))
@@ -106,7 +165,10 @@ def _inputs(model, signature, given, step=0) -> dict[str, np.ndarray]:
                 f"{', '.join(sorted(specs))}; missing {missing}, unknown {unknown}"
             )
         return {key: _decode(given[key], spec) for key, spec in specs.items()}
-    return {key: generated_input(spec, f"{signature}/{key}/{step}") for key, spec in specs.items()}
+    return {
+        key: generated_input(spec, f"{signature}/{key}/{step}", vocabulary)
+        for key, spec in specs.items()
+    }
 
 
 def _check_feedback(model: LoadedSavedModel, signature: str, feed: Mapping[str, str]) -> None:
@@ -140,9 +202,10 @@ def reference(
     """
     given_inputs = given_inputs or {}
     model.check_signatures([*signatures, *(feedback or {})])
+    vocabulary = model_vocabulary(model)
     result: dict[str, Any] = {"signatures": {}, "sequences": {}}
     for signature in signatures:
-        inputs = _inputs(model, signature, given_inputs.get(signature))
+        inputs = _inputs(model, signature, given_inputs.get(signature), vocabulary=vocabulary)
         outputs = _run(model, signature, inputs)
         result["signatures"][signature] = {
             "inputs": {k: _encode(v) for k, v in inputs.items()},
@@ -155,7 +218,7 @@ def reference(
         for step in range(steps):
             fresh = {
                 k: v
-                for k, v in _inputs(model, signature, None, step).items()
+                for k, v in _inputs(model, signature, None, step, vocabulary).items()
                 if step == 0 or k not in feed
             }
             outputs = _run(model, signature, {**fresh, **carried})

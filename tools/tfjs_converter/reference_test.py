@@ -62,3 +62,43 @@ def test_given_inputs_must_match_the_signature(tiny_saved_model):
         ConversionError, match=r"must have exactly the keys x; missing \['x'\], unknown \['y'\]"
     ):
         reference(model, ["scale"], {"scale": {"y": [[1.0, 2.0, 3.0, 4.0]]}})
+
+
+def test_string_inputs_come_from_the_models_vocabulary_with_an_unknown_word(table_saved_model):
+    from tfjs_converter.reference import UNKNOWN_WORD
+
+    data = reference(load_saved_model(table_saved_model), ["lookup", "count"])
+
+    colour = data["signatures"]["lookup"]["inputs"]["colour"]
+    assert (colour["dtype"], colour["shape"]) == ("string", [REFERENCE_DIMENSION])
+    assert colour["data"][0] in ("red", "green", "blue")
+    assert colour["data"][-1] == UNKNOWN_WORD
+    index = data["signatures"]["lookup"]["outputs"]["index"]
+    assert index["data"][-1] == -1 and index["data"][0] in (0, 1, 2)
+    colours = data["signatures"]["count"]["inputs"]["colours"]
+    assert colours["shape"] == [REFERENCE_DIMENSION, REFERENCE_DIMENSION]
+    assert colours["data"][-1] == UNKNOWN_WORD
+
+
+def test_given_string_inputs_and_string_outputs_are_text(tmp_path):
+    import tensorflow as tf
+
+    from tfjs_converter.reference import FIXED_WORDS
+
+    class Echo(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="word")])
+        def shout(self, word):
+            return {"loud": tf.strings.upper(word), "length": tf.strings.length(word)}
+
+    module = Echo()
+    tf.saved_model.save(module, str(tmp_path), signatures={"shout": module.shout})
+    model = load_saved_model(tmp_path)
+
+    given = reference(model, ["shout"], {"shout": {"word": ["fox", "Grüße"]}})
+    assert given["signatures"]["shout"]["outputs"]["loud"] == {
+        "dtype": "string",
+        "shape": [2],
+        "data": ["FOX", "GRüßE"],
+    }
+    generated = reference(model, ["shout"])["signatures"]["shout"]["inputs"]["word"]
+    assert set(generated["data"]) <= set(FIXED_WORDS)  # no tables: fixed words

@@ -2,7 +2,8 @@
  * Compares TF.js outputs with TensorFlow's, element by element, the way
  * numpy.allclose does: an element matches when
  *   |tfjs - tensorflow| <= atol + rtol * |tensorflow|,
- * NaN matches NaN and an infinity matches the same infinity.
+ * NaN matches NaN and an infinity matches the same infinity. Strings match
+ * only when equal; a mismatch names the first differing element.
  */
 'use strict';
 
@@ -30,6 +31,7 @@ function compareTensor(actual, expected, { atol, rtol }) {
     result.problem = `TF.js gives ${actual.dtype} [${actual.shape}], TensorFlow ${expected.dtype} [${expected.shape}]`;
     return result;
   }
+  if (expected.dtype === 'string') return compareStrings(actual, expected, result);
   let worstExcess = -Infinity;
   for (let i = 0; i < expected.data.length; i++) {
     const a = decode(actual.data[i]);
@@ -51,6 +53,18 @@ function compareTensor(actual, expected, { atol, rtol }) {
       worstExcess = difference - allowed;
       result.worst = { index: multiIndex(i, expected.shape), actual: a, expected: e };
     }
+  }
+  return result;
+}
+
+/** String tensors: equal element by element; `worst` is the first difference. */
+function compareStrings(actual, expected, result) {
+  result.strings = expected.data.length;
+  const i = expected.data.findIndex((value, j) => actual.data[j] !== value);
+  if (i >= 0) {
+    result.ok = false;
+    result.maxAbs = Infinity;
+    result.worst = { index: multiIndex(i, expected.shape), actual: actual.data[i], expected: expected.data[i], first: true };
   }
   return result;
 }
@@ -96,7 +110,7 @@ function compareRun(run, reference, tolerance) {
         row.problem = row.problem || (c.problem && `step ${step}: ${c.problem}`);
         row.maxAbs = Math.max(row.maxAbs, c.maxAbs);
         row.maxRel = Math.max(row.maxRel, c.maxRel);
-        const excess = c.worst ? Math.abs(c.worst.actual - c.worst.expected) - (tolerance.atol + tolerance.rtol * Math.abs(c.worst.expected)) : -Infinity;
+        const excess = c.worst && c.worst.first ? Infinity : c.worst ? Math.abs(c.worst.actual - c.worst.expected) - (tolerance.atol + tolerance.rtol * Math.abs(c.worst.expected)) : -Infinity;
         if (c.worst && excess > worstExcess) {
           worstExcess = excess;
           row.worst = { ...c.worst, step };
@@ -112,8 +126,11 @@ function formatRow(environment, row, tolerance) {
   const what = `${environment.padEnd(15)} ${(row.steps ? `${row.signature}×${row.steps}` : row.signature).padEnd(14)} ${row.output.padEnd(14)}`;
   if (row.problem) return `FAIL ${what} ${row.problem}`;
   const numbers = `max abs ${row.maxAbs.toExponential(1)}  max rel ${row.maxRel.toExponential(1)}`;
-  if (row.ok) return `ok   ${what} ${numbers}`;
+  if (row.ok) return `ok   ${what} ${row.strings !== undefined ? `${row.strings} strings equal` : numbers}`;
   const where = `${row.worst.step !== undefined ? `step ${row.worst.step} ` : ''}[${row.worst.index}]`;
+  if (row.worst.first) {
+    return `FAIL ${what} strings differ; first at ${where}: TF.js ${JSON.stringify(row.worst.actual)}, TensorFlow ${JSON.stringify(row.worst.expected)}`;
+  }
   return (
     `FAIL ${what} ${numbers}; worst at ${where}: TF.js ${row.worst.actual}, TensorFlow ${row.worst.expected} ` +
     `(allowed ${tolerance.atol} + ${tolerance.rtol}·|TensorFlow|)`

@@ -48,3 +48,23 @@ test('a signature TF.js could not run is a failure', () => {
   assert.equal(rows.length, 1);
   assert.match(formatRow('node wasm', rows[0], tolerance), /FAIL .*filter .*TF.js failed: Kernel 'RFFT' not registered/);
 });
+
+test('strings match only when equal; a mismatch names the first differing element', () => {
+  const words = (data, shape = [data.length]) => tensor(data, shape, 'string');
+  const same = compareRun(
+    { signatures: { lookup: { word: words(['fox', 'the']) } }, sequences: {}, errors: {} },
+    { signatures: { lookup: { outputs: { word: words(['fox', 'the']) } } } },
+    tolerance,
+  );
+  assert.match(formatRow('node cpu', same[0], tolerance), /^ok   node cpu +lookup +word +2 strings equal$/);
+
+  const result = compareTensor(words(['a', 'b', 'c', 'x'], [2, 2]), words(['a', 'b', 'y', 'z'], [2, 2]), tolerance);
+  assert.equal(result.ok, false);
+  assert.deepEqual(result.worst.index, [1, 0]);
+  const [row] = compareRun(
+    { signatures: { lookup: { word: words(['a', 'b', 'c', 'x'], [2, 2]) } }, sequences: {}, errors: {} },
+    { signatures: { lookup: { outputs: { word: words(['a', 'b', 'y', 'z'], [2, 2]) } } } },
+    tolerance,
+  );
+  assert.match(formatRow('node cpu', row, tolerance), /FAIL .*strings differ; first at \[1,0\]: TF.js "c", TensorFlow "y"$/);
+});

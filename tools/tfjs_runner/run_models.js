@@ -5,8 +5,8 @@
  * A job comes from the reference JSON the TfjsReference action writes:
  *   {"signatures": {"<sig>": {"inputs": {"<key>": TENSOR}}},
  *    "sequences":  {"<sig>": {"feed": {"<input>": "<output>"}, "frames": [{"<key>": TENSOR}]}}}
- * TENSOR is {"dtype": "float32"|"int32"|"bool", "shape": [...], "data": [...]},
- * non-finite values as the strings "NaN", "Infinity", "-Infinity".
+ * TENSOR is {"dtype": "float32"|"int32"|"bool"|"string", "shape": [...], "data": [...]},
+ * non-finite numbers as the strings "NaN", "Infinity", "-Infinity"; strings as text.
  *
  * Loaded as a CommonJS module in Node and as a plain <script> in the page
  * (window.tfjsRunModels), so it imports nothing: `tf` is passed in.
@@ -37,13 +37,50 @@
     if (!Array.isArray(spec.data) || spec.data.length !== size) {
       throw new Error(`${where}: shape [${spec.shape}] needs ${size} values, got ${spec.data && spec.data.length}`);
     }
-    return tf.tensor(spec.data.map(decodeNumber), spec.shape, spec.dtype);
+    const data = spec.dtype === 'string' ? spec.data : spec.data.map(decodeNumber);
+    return tf.tensor(data, spec.shape, spec.dtype);
   }
 
   async function fromTensor(t) {
-    // data(), not dataSync(): webgl downloads without blocking.
+    // data(), not dataSync(): webgl downloads without blocking. String
+    // tensors come back as decoded text.
     const values = await t.data();
-    return { dtype: t.dtype, shape: t.shape.slice(), data: Array.from(values, encodeNumber) };
+    const data = t.dtype === 'string' ? Array.from(values) : Array.from(values, encodeNumber);
+    return { dtype: t.dtype, shape: t.shape.slice(), data };
+  }
+
+  /**
+   * The signature's lookup-table inputs: tf.loadGraphModel feeds those
+   * itself, from the tables its initializer graph (model.json's
+   * modelInitializer) created and filled; they are matched by resourceId.
+   * A table input no initializer fills would make every lookup fail on an
+   * undefined table, so it is reported as what it is.
+   */
+  function tableInputs(model, signature) {
+    const inputs = model.modelSignature.inputs;
+    const tables = Object.keys(inputs).filter((key) => inputs[key].dtype === 'DT_RESOURCE');
+    const artifacts = model.artifacts || {};
+    const filled = new Set();
+    const initializerOutputs = (artifacts.initializerSignature && artifacts.initializerSignature.outputs) || {};
+    if (artifacts.modelInitializer) {
+      for (const output of Object.values(initializerOutputs)) filled.add(output.resourceId);
+    }
+    const unfilled = tables.filter((key) => inputs[key].resourceId == null || !filled.has(inputs[key].resourceId));
+    const placeholders = ((artifacts.modelTopology && artifacts.modelTopology.node) || []).filter(
+      (node) => node.op === 'Placeholder' && node.attr && node.attr.dtype && node.attr.dtype.type === 'DT_RESOURCE',
+    );
+    for (const node of placeholders) {
+      if (!tables.some((key) => inputs[key].name.split(':')[0] === node.name)) unfilled.push(node.name);
+    }
+    if (unfilled.length) {
+      const several = unfilled.length > 1;
+      throw new Error(
+        `lookup table${several ? 's' : ''} ${unfilled.join(', ')} of "${signature}" ${several ? 'are' : 'is'} ` +
+          `never filled: model.json ${artifacts.modelInitializer ? `has no initializer output for ${several ? 'them' : 'it'}` : 'has no modelInitializer'}, ` +
+          `so the table${several ? 's are' : ' is'} empty when the model runs (convert with the initializer kept, as tfjs_model does)`,
+      );
+    }
+    return new Set(tables);
   }
 
   /**
@@ -57,7 +94,8 @@
     if (!keys || !keys.inputs || !keys.outputs) {
       throw new Error(`model.json of "${signature}" has no signature`);
     }
-    const expected = Object.keys(keys.inputs).sort().join(', ');
+    const tables = tableInputs(model, signature);
+    const expected = Object.keys(keys.inputs).filter((key) => !tables.has(key)).sort().join(', ');
     const given = Object.keys(feeds).sort().join(', ');
     if (expected !== given) {
       throw new Error(`"${signature}" takes inputs [${expected}], the reference has [${given}]`);
