@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 from google.protobuf.json_format import MessageToDict
 from tensorflow.core.protobuf import meta_graph_pb2
@@ -34,7 +35,7 @@ def convert_concrete_function(
     signature_def: meta_graph_pb2.SignatureDef | None = None,
     options: ConversionOptions = DEFAULT_OPTIONS,
     tensorflow_version: str | None = None,
-) -> list[str]:
+) -> dict[str, np.ndarray]:
     """Writes a TensorFlow.js graph model of concrete_function into output_dir.
 
     Args:
@@ -48,7 +49,7 @@ def convert_concrete_function(
       tensorflow_version: recorded as model.json's `generatedBy`.
 
     Returns:
-      The names of the model's weights.
+      The model's weights by name, as computed before any quantization.
 
     Raises:
       ConversionError: TensorFlow.js cannot run an op of the graph.
@@ -92,7 +93,7 @@ def convert_concrete_function(
         metadata=dict(options.metadata) or None,
     )
     canonicalize_model_json(model_json)
-    return [weight["name"] for group in weights for weight in group]
+    return {weight["name"]: weight["data"] for group in weights for weight in group}
 
 
 def canonicalize_model_json(path: Path) -> None:

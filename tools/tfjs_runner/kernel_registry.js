@@ -143,6 +143,7 @@ class CoreOps {
         if (this.kernelNames[imported]) kernels.add(this.kernelNames[imported]);
       }
     }
+    for (const match of this.text(file).matchAll(/runKernel\('(\w+)'/g)) kernels.add(match[1]);
     return kernels;
   }
 
@@ -182,7 +183,6 @@ function graphOpKernels() {
     } else if (!files.length && Object.values(core.kernelNames).includes(graphOp)) {
       // kernel2op.json lists no op function for a few ops whose executor
       // calls the op of the same name (`Square`, `Identity`).
-      ops[graphOp] = [graphOp];
       ops[graphOp] = [graphOp];
     } else {
       const kernels = new Set();
