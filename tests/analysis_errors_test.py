@@ -43,6 +43,47 @@ def _build(bazel, package, attributes, saved_model="//models:wake", *flags):
             "weight_shard_size_bytes must be positive, not 0",
         ),
         ('signatures = ["encode"], saved_model_tags = [],', "saved_model_tags is empty"),
+        (
+            'signatures = ["encode"], signature_options = {"encdoe": ["quantization=uint8"]},',
+            "signature_options names 'encdoe', which is not in signatures (encode)",
+        ),
+        (
+            'signatures = ["encode"], signature_options = {"encode": ["quantisation=uint8"]},',
+            "signature_options[\"encode\"] has 'quantisation=uint8', which is not KEY=VALUE",
+        ),
+        (
+            'signatures = ["encode"], signature_options = {"encode": ["quantization=int4"]},',
+            "signature_options[\"encode\"] sets quantization to 'int4': use one of none,",
+        ),
+        (
+            'signatures = ["encode"], signature_options = {"encode": ["max_bytes=1MB"]},',
+            "sets max_bytes to '1MB': use a positive whole number of bytes",
+        ),
+        (
+            'signatures = ["encode"], signature_options = {"encode": ["skip_op_check=yes"]},',
+            "sets skip_op_check to 'yes': use true or false",
+        ),
+        (
+            'signatures = ["encode"], signature_options = {"encode": ["quantization_patterns=a*"]},',
+            'sets quantization_patterns but its quantization is "none"',
+        ),
+        (
+            'signatures = ["encode"], signature_options = '
+            '{"encode": ["quantization=uint8", "quantization=float16"]},',
+            'signature_options["encode"] sets quantization twice',
+        ),
+        (
+            'signatures = ["encode"], backends = ["wasm", "metal"],',
+            "backends has 'metal': use some of cpu, wasm, webgl, webgpu",
+        ),
+        (
+            'signatures = ["encode"], max_bytes = -1,',
+            "max_bytes must be positive (or 0 for no limit), not -1",
+        ),
+        (
+            'signatures = ["report"],',
+            "signatures has 'report', the name of the report's output group",
+        ),
     ],
 )
 def test_bad_attribute_fails_analysis(bazel, scratch_package, attributes, message):
