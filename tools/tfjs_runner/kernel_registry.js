@@ -4,9 +4,13 @@
 // `backends` budget (so that builds need no Node). Run it after changing
 // package-lock.json:
 //
-//   (cd tools/tfjs_runner && npm ci --ignore-scripts)
-//   NODE_PATH=tools/tfjs_runner/node_modules node tools/tfjs_runner/kernel_registry.js \
+//   npm_dir="$(mktemp -d)"   # outside the workspace: npm packages hold BUILD files
+//   cp tools/tfjs_runner/{package.json,package-lock.json,.npmrc} "$npm_dir"
+//   (cd "$npm_dir" && npm ci --ignore-scripts)
+//   NODE_PATH="$npm_dir/node_modules" node tools/tfjs_runner/kernel_registry.js \
 //       tools/tfjs_converter/tfjs_kernels.json
+//
+// tests/kernel_registry_test.py does the same with @rules_tfjs_node's copy.
 //
 // Everything comes from the packages themselves:
 // - backends: each backend's kernel registry, `tf.getKernelsForBackend(name)`
