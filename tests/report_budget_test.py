@@ -3,7 +3,7 @@
 import json
 import textwrap
 
-from conftest import WAKE_SIGNATURES, executed
+from conftest import WAKE_SIGNATURES, executed, reported_passed
 
 BACKENDS = ("cpu", "wasm", "webgl", "webgpu")
 
@@ -177,3 +177,34 @@ def test_signatures_have_their_own_options_in_one_action(bazel, scratch_package,
     report = json.loads((bazel.bin / path / "model.report.json").read_text())
     assert report["signatures"]["encode"]["options"]["quantization"] == "uint8"
     assert report["signatures"]["encode"]["quantization_error"]
+
+
+def test_tfjs_agrees_with_the_report_on_which_backend_lacks_kernels(bazel, scratch_package):
+    # Real TF.js, in Node: the spectrum model runs on cpu and fails on wasm.
+    path = _package(scratch_package, 'signatures = ["spectrum"],', saved_model=":spectrum")
+    with (scratch_package.directory / "BUILD.bazel").open("a") as build:
+        build.write(
+            textwrap.dedent(
+                """
+                load("//rules_tfjs:defs.bzl", "tfjs_model_test")
+
+                [tfjs_model_test(
+                    name = backend,
+                    backends = [backend],
+                    model = ":model",
+                ) for backend in ["cpu", "wasm"]]
+                """
+            )
+        )
+    result = bazel("test", f"//{path}:cpu", f"//{path}:wasm", check=False)
+
+    assert reported_passed(result, f"//{path}:cpu")
+    assert not reported_passed(result, f"//{path}:wasm")
+    log = (bazel.workspace / "bazel-testlogs" / path / "wasm" / "test.log").read_text()
+    # The first kernel TF.js reaches for is one the report lists as missing.
+    assert "TF.js failed: Kernel 'Complex' not registered for backend 'wasm'" in log
+    bazel("build", f"//{path}:model", "--output_groups=report")
+    report = json.loads((bazel.bin / path / "model.report.json").read_text())
+    assert (
+        "Complex" in report["signatures"]["spectrum"]["kernel_coverage"]["wasm"]["missing"]["RFFT"]
+    )
