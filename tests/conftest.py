@@ -35,6 +35,8 @@ OUTPUT_DIRS = (
     "examples/text_classifier/text_classifier_tfjs",
     "examples/lookup_table/colour_table",
     "examples/lookup_table/colour_table_tfjs",
+    "models/wake_tfjs.report.json",
+    "models/wake_tfjs.report.md",
 )
 
 
@@ -150,12 +152,13 @@ def executed(execution_log: Path) -> dict[str, int]:
 
 
 def output_digests(bin_dir: Path) -> dict[str, str]:
-    """sha256 of every file under the demo and example outputs."""
+    """sha256 of every file of the demo and example outputs."""
     import hashlib
 
     digests = {}
-    for directory in OUTPUT_DIRS:
-        for path in sorted((bin_dir / directory).rglob("*")):
+    for output in OUTPUT_DIRS:
+        root = bin_dir / output
+        for path in [root] if root.is_file() else sorted(root.rglob("*")):
             if path.is_file() and path.suffix != ".params":  # Bazel's, not the rules'
                 relative = path.relative_to(bin_dir).as_posix()
                 digests[relative] = hashlib.sha256(path.read_bytes()).hexdigest()

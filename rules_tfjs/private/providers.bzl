@@ -20,5 +20,10 @@ TfjsModelInfo = provider(
                    "quantization_patterns, weight_shard_size_bytes, " +
                    "strip_debug_ops, skip_op_check, control_flow_v2, " +
                    "metadata as a dict of key to File).",
+        "signature_options": "dict of str to list of str: signature key to its " +
+                             "own KEY=VALUE conversion options (max_bytes excluded).",
+        "report_json": "File: report.json, what each signature holds and which " +
+                       "TF.js backends lack kernels for its ops.",
+        "report_markdown": "File: report.md, the same report for reading.",
     },
 )

@@ -6,6 +6,24 @@ load(":saved_model.bzl", "saved_model_info")
 
 QUANTIZATIONS = ["none", "float16", "uint8", "uint16"]
 
+# TF.js backends the report covers and `backends` may require; the kernel
+# registry (tools/tfjs_converter/tfjs_kernels.json) has one entry each.
+BACKENDS = ["cpu", "wasm", "webgl", "webgpu"]
+
+# signature_options keys: the converter's per-signature options, and the
+# signature's own size budget.
+_SIGNATURE_OPTION_KEYS = [
+    "quantization",
+    "quantization_patterns",
+    "weight_shard_size_bytes",
+    "strip_debug_ops",
+    "skip_op_check",
+    "control_flow_v2",
+    "max_bytes",
+]
+_BOOLEANS = ["true", "false", "1", "0"]
+_REPORT_OUTPUT_GROUP = "report"
+
 _SAFE_NAME_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
 
 def check_signatures(signatures):
@@ -30,6 +48,86 @@ def check_signatures(signatures):
             fail(("signatures has '{}', which cannot name an output directory: " +
                   "a signature key must be one path component of letters, " +
                   "digits, '_', '-' and '.'.").format(signature))
+
+def _positive_int(text):
+    """The int text spells if it is a positive whole number, else None."""
+    if not text or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value > 0 else None
+
+def _check_signature_setting(signature, setting):
+    key, separator, value = setting.partition("=")
+    if not separator or key not in _SIGNATURE_OPTION_KEYS:
+        fail(("signature_options[\"{}\"] has '{}', which is not KEY=VALUE with a key " +
+              "of: {}.").format(signature, setting, ", ".join(_SIGNATURE_OPTION_KEYS)))
+    if key == "quantization" and value not in QUANTIZATIONS:
+        fail("signature_options[\"{}\"] sets quantization to '{}': use one of {}.".format(
+            signature,
+            value,
+            ", ".join(QUANTIZATIONS),
+        ))
+    if key in ("weight_shard_size_bytes", "max_bytes") and _positive_int(value) == None:
+        fail("signature_options[\"{}\"] sets {} to '{}': use a positive whole number of bytes.".format(
+            signature,
+            key,
+            value,
+        ))
+    if key in ("strip_debug_ops", "skip_op_check", "control_flow_v2") and value.lower() not in _BOOLEANS:
+        fail("signature_options[\"{}\"] sets {} to '{}': use true or false.".format(
+            signature,
+            key,
+            value,
+        ))
+    if key == "quantization_patterns" and not value.strip():
+        fail(("signature_options[\"{}\"] has an empty quantization pattern; use " +
+              "\"quantization_patterns=*\" for all weights.").format(signature))
+    return key, value
+
+def _signature_options(ctx):
+    """signature -> (converter settings, max_bytes or None), checked."""
+    result = {}
+    for signature, settings in ctx.attr.signature_options.items():
+        if signature not in ctx.attr.signatures:
+            fail(("signature_options names '{}', which is not in signatures ({}): " +
+                  "fix the key or add the signature.").format(
+                signature,
+                ", ".join(ctx.attr.signatures),
+            ))
+        converter_settings = []
+        max_bytes = None
+        seen = {}
+        for setting in settings:
+            key, value = _check_signature_setting(signature, setting)
+            if key in seen and key != "quantization_patterns":
+                fail("signature_options[\"{}\"] sets {} twice.".format(signature, key))
+            seen[key] = value
+            if key == "max_bytes":
+                max_bytes = int(value)
+            else:
+                converter_settings.append(setting)
+        quantization = seen.get("quantization", ctx.attr.quantization)
+        if "quantization_patterns" in seen and quantization == "none":
+            fail(("signature_options[\"{}\"] sets quantization_patterns but its quantization " +
+                  "is \"none\": add quantization=float16, uint8 or uint16.").format(signature))
+        result[signature] = struct(settings = converter_settings, max_bytes = max_bytes)
+    return result
+
+def _budget(ctx, signature_options):
+    if ctx.attr.max_bytes < 0:
+        fail("max_bytes must be positive (or 0 for no limit), not {}.".format(ctx.attr.max_bytes))
+    for backend in ctx.attr.backends:
+        if backend not in BACKENDS:
+            fail("backends has '{}': use some of {}.".format(backend, ", ".join(BACKENDS)))
+    return struct(
+        max_bytes = ctx.attr.max_bytes or None,
+        signature_max_bytes = {
+            signature: options.max_bytes
+            for signature, options in signature_options.items()
+            if options.max_bytes != None
+        },
+        backends = ctx.attr.backends,
+    )
 
 def _options(ctx):
     if ctx.attr.quantization == "none" and ctx.attr.quantization_patterns:
@@ -82,14 +180,28 @@ def _add_options(arguments, options):
     for key, file in sorted(options.metadata.items()):
         arguments.add("--metadata", "{}={}".format(key, file.path))
 
+def _add_budget(arguments, budget):
+    if budget.max_bytes:
+        arguments.add("--max_bytes", str(budget.max_bytes))
+    for signature, limit in sorted(budget.signature_max_bytes.items()):
+        arguments.add("--signature_max_bytes", "{}={}".format(signature, limit))
+    arguments.add_all(budget.backends, before_each = "--backend")
+
 def _tfjs_model_impl(ctx):
     check_signatures(ctx.attr.signatures)
+    if _REPORT_OUTPUT_GROUP in ctx.attr.signatures:
+        fail(("signatures has '{}', the name of the report's output group: " +
+              "convert that signature with another tfjs_model.").format(_REPORT_OUTPUT_GROUP))
     options = _options(ctx)
+    signature_options = _signature_options(ctx)
+    budget = _budget(ctx, signature_options)
     saved_model = saved_model_info(ctx.attr.saved_model)
     directories = {
         signature: ctx.actions.declare_directory("{}/{}".format(ctx.label.name, signature))
         for signature in ctx.attr.signatures
     }
+    report_json = ctx.actions.declare_file("{}.report.json".format(ctx.label.name))
+    report_markdown = ctx.actions.declare_file("{}.report.md".format(ctx.label.name))
 
     arguments = ctx.actions.args()
     arguments.add("convert")
@@ -98,12 +210,28 @@ def _tfjs_model_impl(ctx):
     for signature, directory in directories.items():
         arguments.add("--output", "{}={}".format(signature, directory.path))
     _add_options(arguments, options)
+    for signature, settings in sorted(signature_options.items()):
+        arguments.add_all(
+            settings.settings,
+            format_each = signature + ":%s",
+            before_each = "--signature_option",
+        )
+    _add_budget(arguments, budget)
+    arguments.add("--report_json", report_json)
+    arguments.add("--report_markdown", report_markdown)
+    # Not str(ctx.label): Bazel 7 spells it "@@//..." and the report must be
+    # the same bytes under every Bazel.
+    arguments.add("--report_title", "{}//{}:{}".format(
+        "@" + ctx.label.workspace_name if ctx.label.workspace_name else "",
+        ctx.label.package,
+        ctx.label.name,
+    ))
 
     python_action(
         ctx,
         arguments = arguments,
         inputs = depset(options.metadata.values(), transitive = [saved_model.files]),
-        outputs = directories.values(),
+        outputs = list(directories.values()) + [report_json, report_markdown],
         mnemonic = "TfjsConvert",
         execution_requirements = WORKER_REQUIREMENTS,
         progress_message = "Converting {} signature{} {} to TensorFlow.js".format(
@@ -115,15 +243,24 @@ def _tfjs_model_impl(ctx):
 
     return [
         DefaultInfo(files = depset(directories.values())),
-        OutputGroupInfo(**{
-            signature: depset([directory])
-            for signature, directory in directories.items()
-        }),
+        OutputGroupInfo(
+            report = depset([report_json, report_markdown]),
+            **{
+                signature: depset([directory])
+                for signature, directory in directories.items()
+            }
+        ),
         TfjsModelInfo(
             signatures = directories,
             saved_model = saved_model,
             saved_model_tags = ctx.attr.saved_model_tags,
             options = options,
+            signature_options = {
+                signature: settings.settings
+                for signature, settings in signature_options.items()
+            },
+            report_json = report_json,
+            report_markdown = report_markdown,
         ),
     ]
 
@@ -136,6 +273,16 @@ its weight shards, loadable with `tf.loadGraphModel`. The model.json input and
 output keys are the SavedModel's own signature keys. The output group named
 after a signature holds just that signature's directory:
 `bazel build //pkg:name --output_groups=s`.
+
+The output group `report` holds `<name>.report.json` and `<name>.report.md`:
+per signature its inputs and outputs, sizes, weights by dtype, shards, largest
+weights, op histogram, whether it needs `executeAsync`, the quantization error
+of each quantized weight, and the ops without a kernel on each TF.js backend
+(cpu, wasm, webgl, webgpu; from the kernel registries of the locked npm
+packages). They are written by the same action as the models.
+
+`max_bytes` and `backends` are budgets: a model over budget fails the build
+with every problem listed and writes nothing.
 
 The conversion runs tensorflowjs's graph-model pipeline in-process in the
 hermetic environment of `rules_tfjs_dependencies()`, loading the SavedModel
@@ -193,6 +340,28 @@ once for all signatures. Its outputs are byte-for-byte reproducible.
             allow_files = [".json"],
             doc = "JSON files to embed in each model.json's " +
                   "`userDefinedMetadata`, as {file: key}.",
+        ),
+        "signature_options": attr.string_list_dict(
+            doc = "Options of single signatures, as {signature: [\"KEY=VALUE\", ...]}; " +
+                  "they replace the model-wide attribute of the same name for that " +
+                  "signature. Keys: `quantization` (setting it without " +
+                  "`quantization_patterns` quantizes all the signature's weights), " +
+                  "`quantization_patterns` (repeatable), `weight_shard_size_bytes`, " +
+                  "`strip_debug_ops`, `skip_op_check`, `control_flow_v2` (true/false), " +
+                  "and `max_bytes`, the signature's own size budget. Checked at " +
+                  "analysis time; the SavedModel is still loaded once.",
+        ),
+        "max_bytes": attr.int(
+            default = 0,
+            doc = "Budget: the largest total size in bytes of all signatures " +
+                  "(model.json files and weight shards). A larger model fails the " +
+                  "build, listing the overage and the biggest weights, and writes " +
+                  "nothing. 0: no limit. Per signature: `signature_options`' `max_bytes`.",
+        ),
+        "backends": attr.string_list(
+            doc = "Budget: the TF.js backends (`cpu`, `wasm`, `webgl`, `webgpu`) every " +
+                  "signature must run on. An op without a kernel on one of them fails " +
+                  "the build, listing each op and backend, and writes nothing.",
         ),
         "_converter": attr.label(
             default = Label("//tools/tfjs_converter"),

@@ -23,6 +23,7 @@ from tfjs_converter.options import (
     ConversionOptions,
     read_json_file,
     read_metadata,
+    signature_options,
 )
 
 PROGRAM = "tfjs_converter"
@@ -41,6 +42,20 @@ def _feedback(text: str) -> tuple[str, dict[str, str]]:
     if not separator or not signature or not feed:
         raise argparse.ArgumentTypeError(f"expected SIGNATURE:INPUT=OUTPUT[,...], not {text!r}")
     return signature, feed
+
+
+def _signature_setting(text: str) -> tuple[str, str]:
+    signature, separator, setting = text.partition(":")
+    if not separator or not signature or "=" not in setting:
+        raise argparse.ArgumentTypeError(f"expected SIGNATURE:KEY=VALUE, not {text!r}")
+    return signature, setting
+
+
+def _bytes(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConversionError(f"{what} must be a whole number of bytes, not {text!r}") from None
 
 
 def _tags(args: argparse.Namespace) -> tuple[str, ...]:
@@ -98,6 +113,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=JSON_FILE",
         help="embed JSON_FILE as userDefinedMetadata[KEY]; repeatable",
     )
+    convert.add_argument(
+        "--signature_option",
+        action="append",
+        default=[],
+        type=_signature_setting,
+        metavar="SIGNATURE:KEY=VALUE",
+        help="an option of one signature only (quantization, weight_shard_size_bytes, ...)",
+    )
+    convert.add_argument("--max_bytes", type=int, help="fail if all signatures exceed this size")
+    convert.add_argument(
+        "--signature_max_bytes",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="SIGNATURE=BYTES",
+        help="fail if SIGNATURE's model exceeds BYTES",
+    )
+    convert.add_argument(
+        "--backend",
+        action="append",
+        default=[],
+        dest="backends",
+        help="fail if an op has no kernel on this TF.js backend; repeatable",
+    )
+    convert.add_argument("--report_json", type=Path, help="write report.json here")
+    convert.add_argument("--report_markdown", type=Path, help="write report.md here")
+    convert.add_argument("--report_title", default="TensorFlow.js model")
     convert.set_defaults(run=_run_convert, show_log_on_error=False)
 
     reference = commands.add_parser(
@@ -129,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def conversion_request(args: argparse.Namespace):
     """The ConversionRequest that parsed `convert` arguments ask for."""
+    from tfjs_converter.budget import Budget
     from tfjs_converter.convert import ConversionRequest
 
     options = ConversionOptions(
@@ -141,11 +184,30 @@ def conversion_request(args: argparse.Namespace):
         metadata=read_metadata(_unique(args.metadata, "metadata key")),
     )
     outputs = _unique(args.output, "signature")
+    settings: dict[str, list[str]] = {}
+    for signature, setting in args.signature_option:
+        settings.setdefault(signature, []).append(setting)
+    budget = Budget(
+        max_bytes=args.max_bytes,
+        signature_max_bytes={
+            signature: _bytes(limit, f"max_bytes of {signature!r}")
+            for signature, limit in _unique(args.signature_max_bytes, "max_bytes of").items()
+        },
+        backends=tuple(args.backends),
+    )
     return ConversionRequest(
         saved_model_dir=args.saved_model_dir,
         outputs={signature: Path(directory) for signature, directory in outputs.items()},
         tags=_tags(args),
         options=options,
+        signature_options={
+            signature: signature_options(options, signature, entries)
+            for signature, entries in settings.items()
+        },
+        budget=budget,
+        report_json=args.report_json,
+        report_markdown=args.report_markdown,
+        report_title=args.report_title,
     )
 
 

@@ -66,3 +66,58 @@ def test_a_failing_export_script_shows_its_output_and_traceback(tmp_path):
     assert result.returncode == 1
     assert "about to fail" in result.stderr
     assert "RuntimeError: bad layer" in result.stderr
+
+
+def test_signature_options_budgets_and_the_report_on_the_command_line(tiny_saved_model, tmp_path):
+    out = tmp_path / "out"
+    arguments = [
+        "convert",
+        "--saved_model_dir",
+        str(tiny_saved_model),
+        "--output",
+        f"scale={out / 'scale'}",
+        "--output",
+        f"mix={out / 'mix'}",
+        "--signature_option",
+        "mix:quantization=uint8",
+        "--backend",
+        "wasm",
+        "--report_json",
+        str(tmp_path / "report.json"),
+        "--report_markdown",
+        str(tmp_path / "report.md"),
+    ]
+    result = _run(tmp_path, *arguments)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["signatures"]["mix"]["options"]["quantization"] == "uint8"
+    assert report["signatures"]["scale"]["options"]["quantization"] == "none"
+    assert (tmp_path / "report.md").read_text().startswith("# TensorFlow.js model\n")
+
+
+def test_over_budget_fails_with_every_problem_and_writes_nothing(tiny_saved_model, tmp_path):
+    out = tmp_path / "out"
+    result = _run(
+        tmp_path,
+        "convert",
+        "--saved_model_dir",
+        str(tiny_saved_model),
+        "--output",
+        f"scale={out / 'scale'}",
+        "--output",
+        f"mix={out / 'mix'}",
+        "--max_bytes",
+        "1000",
+        "--signature_max_bytes",
+        "mix=500",
+        "--report_json",
+        str(tmp_path / "report.json"),
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        "tfjs_converter: error: the converted model breaks its budget:\n  - the model is "
+    )
+    assert "  - signature 'mix' is " in result.stderr
+    assert not out.exists() or list(out.iterdir()) == []
+    assert not (tmp_path / "report.json").exists()

@@ -40,6 +40,14 @@ class UnsupportedOpModel(tf.Module):
         return {"y": tf.math.lgamma(x)}
 
 
+class SpectrumModel(tf.Module):
+    """RFFT and ComplexAbs: kernels TF.js's wasm backend lacks."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="x")])
+    def spectrum(self, x):
+        return {"magnitude": tf.abs(tf.signal.rfft(x))}
+
+
 class LoopModel(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([], tf.float32, name="x")])
     def halve(self, x):
@@ -78,6 +86,12 @@ def tiny_saved_model(tmp_path_factory) -> Path:
 def unsupported_op_saved_model(tmp_path_factory) -> Path:
     model = UnsupportedOpModel()
     return _save(model, tmp_path_factory.mktemp("unsupported") / "model", gamma=model.gamma)
+
+
+@pytest.fixture(scope="session")
+def spectrum_saved_model(tmp_path_factory) -> Path:
+    model = SpectrumModel()
+    return _save(model, tmp_path_factory.mktemp("spectrum") / "model", spectrum=model.spectrum)
 
 
 @pytest.fixture(scope="session")

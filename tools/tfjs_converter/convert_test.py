@@ -277,3 +277,71 @@ def test_a_table_function_without_its_module_is_refused(table_saved_model, tmp_p
     model = load_saved_model(table_saved_model)
     with pytest.raises(ConversionError, match=r"reads lookup table input unknown, but no initializer fills it, .*pass it"):
         convert_concrete_function(model.concrete_function("lookup"), tmp_path)
+
+def test_each_signature_can_have_its_own_options_in_one_load(tiny_saved_model, tmp_path):
+    from tfjs_converter.saved_model import load_saved_model
+
+    loads = []
+
+    def load(directory, tags):
+        loads.append(directory)
+        return load_saved_model(directory, tags)
+
+    outputs = {s: tmp_path / s for s in ("scale", "mix")}
+    convert(
+        ConversionRequest(
+            tiny_saved_model,
+            outputs,
+            options=ConversionOptions(quantization="float16"),
+            signature_options={
+                "mix": ConversionOptions(quantization="uint8", weight_shard_size_bytes=8)
+            },
+        ),
+        load=load,
+    )
+
+    def quantized(directory):
+        manifest = _model_json(directory)["weightsManifest"]
+        dtypes = {
+            w["name"]: w.get("quantization", {}).get("dtype", w["dtype"])
+            for group in manifest
+            for w in group["weights"]
+        }
+        return dtypes, sum(len(group["paths"]) for group in manifest)
+
+    assert len(loads) == 1
+    assert quantized(outputs["scale"]) == (
+        {
+            "StatefulPartitionedCall/MatMul/ReadVariableOp": "float16",
+            "StatefulPartitionedCall/add/ReadVariableOp": "float16",
+        },
+        1,
+    )
+    # 10 uint8 table entries and reduce_sum's int32 axis: 14 bytes, two 8-byte shards.
+    assert quantized(outputs["mix"]) == (
+        {
+            "StatefulPartitionedCall/MatMul/ReadVariableOp": "uint8",
+            "StatefulPartitionedCall/Sum/reduction_indices": "int32",
+        },
+        2,
+    )
+
+
+def test_a_signatures_own_quantization_patterns_must_match_its_own_weights(
+    tiny_saved_model, tmp_path
+):
+    request = ConversionRequest(
+        tiny_saved_model,
+        {s: tmp_path / s for s in ("scale", "mix")},
+        signature_options={
+            "mix": ConversionOptions(quantization="uint8", quantization_patterns=("*/add/*",))
+        },
+    )
+    # The pattern matches scale's bias, but mix has no bias.
+    with pytest.raises(
+        ConversionError,
+        match=r"pattern '\*/add/\*' match no weight; the weights are: "
+        r"StatefulPartitionedCall/MatMul/ReadVariableOp, StatefulPartitionedCall/Sum/reduction_indices$",
+    ):
+        convert(request)
+    assert list(tmp_path.iterdir()) == []

@@ -80,3 +80,76 @@ def read_metadata(files: Mapping[str, str | Path]) -> dict[str, Any]:
 
 
 DEFAULT_OPTIONS = ConversionOptions()
+
+
+# Per-signature settings: `KEY=VALUE` strings, as tfjs_model's
+# signature_options and the command line's --signature_option give them.
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+SIGNATURE_OPTION_KEYS = (
+    "quantization",
+    "quantization_patterns",
+    "weight_shard_size_bytes",
+    "strip_debug_ops",
+    "skip_op_check",
+    "control_flow_v2",
+)
+
+
+def _parse_value(signature: str, key: str, value: str) -> Any:
+    if key in ("strip_debug_ops", "skip_op_check", "control_flow_v2"):
+        if value.lower() not in _BOOLEANS:
+            raise ConversionError(
+                f"signature {signature!r}: {key}={value!r} is not a boolean; use true or false"
+            )
+        return _BOOLEANS[value.lower()]
+    if key == "weight_shard_size_bytes":
+        try:
+            return int(value)
+        except ValueError:
+            raise ConversionError(
+                f"signature {signature!r}: weight_shard_size_bytes={value!r} is not a whole number"
+            ) from None
+    if key == "quantization":
+        return None if value == "none" else value
+    return value
+
+
+def signature_options(
+    base: ConversionOptions, signature: str, settings: list[str] | tuple[str, ...]
+) -> ConversionOptions:
+    """base with one signature's `KEY=VALUE` settings applied.
+
+    A setting replaces the model-wide option of the same name, with one
+    exception: setting `quantization` without `quantization_patterns`
+    quantizes all of the signature's weights. `quantization_patterns` may be
+    repeated, one pattern per setting.
+    """
+    changes: dict[str, Any] = {}
+    patterns: list[str] = []
+    for setting in settings:
+        key, separator, value = setting.partition("=")
+        if not separator or key not in SIGNATURE_OPTION_KEYS:
+            raise ConversionError(
+                f"signature {signature!r}: {setting!r} is not a KEY=VALUE option; the keys "
+                f"are {', '.join(SIGNATURE_OPTION_KEYS)}"
+            )
+        if key == "quantization_patterns":
+            patterns.append(value)
+        elif key in changes:
+            raise ConversionError(f"signature {signature!r}: {key} is set twice")
+        else:
+            changes[key] = _parse_value(signature, key, value)
+    if patterns:
+        changes["quantization_patterns"] = tuple(patterns)
+    elif "quantization" in changes:
+        changes["quantization_patterns"] = ALL_WEIGHTS
+    quantization = changes.get("quantization", base.quantization)
+    if quantization is None and patterns:
+        raise ConversionError(
+            f"signature {signature!r}: quantization_patterns is set but quantization is none; "
+            "set quantization=float16, uint8 or uint16, or drop the patterns"
+        )
+    try:
+        return dataclasses.replace(base, **changes)
+    except ConversionError as error:
+        raise ConversionError(f"signature {signature!r}: {error}") from None

@@ -51,3 +51,49 @@ def test_metadata_that_is_not_json_names_the_file(tmp_path):
         ConversionError, match=r"metadata 'labels': .*labels.json is not a readable JSON file"
     ):
         read_metadata({"labels": tmp_path / "labels.json"})
+
+
+def test_signature_settings_replace_model_options():
+    from tfjs_converter.options import signature_options
+
+    base = ConversionOptions(quantization="float16", quantization_patterns=("dense/*",))
+    options = signature_options(
+        base,
+        "encode",
+        ["quantization=uint8", "weight_shard_size_bytes=1024", "strip_debug_ops=true"],
+    )
+    assert options == ConversionOptions(
+        quantization="uint8", weight_shard_size_bytes=1024, strip_debug_ops=True
+    )
+    assert signature_options(base, "encode", ["quantization=none"]).quantization is None
+    patterns = signature_options(
+        base, "encode", ["quantization_patterns=a*", "quantization_patterns=b*"]
+    )
+    assert patterns.quantization_patterns == ("a*", "b*")
+    assert patterns.quantization == "float16"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            ["quantisation=uint8"],
+            "'quantisation=uint8' is not a KEY=VALUE option; the keys are quantization,",
+        ),
+        (["quantization"], "'quantization' is not a KEY=VALUE option"),
+        (["quantization=int4"], "signature 'encode': unknown quantization 'int4'"),
+        (["weight_shard_size_bytes=big"], "weight_shard_size_bytes='big' is not a whole number"),
+        (["weight_shard_size_bytes=0"], "weight shard size must be positive, not 0"),
+        (["skip_op_check=maybe"], "skip_op_check='maybe' is not a boolean"),
+        (
+            ["quantization=none", "quantization_patterns=a*"],
+            "quantization_patterns is set but quantization is none",
+        ),
+        (["quantization=uint8", "quantization=float16"], "quantization is set twice"),
+    ],
+)
+def test_bad_signature_settings_name_the_signature_and_the_fix(settings, message):
+    from tfjs_converter.options import signature_options
+
+    with pytest.raises(ConversionError, match=message.replace("*", r"\*").replace("(", r"\(")):
+        signature_options(ConversionOptions(), "encode", settings)

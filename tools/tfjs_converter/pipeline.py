@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 from google.protobuf.json_format import MessageToDict
 from tensorflow.core.protobuf import meta_graph_pb2
@@ -101,7 +102,7 @@ def convert_concrete_function(
     module=None,
     options: ConversionOptions = DEFAULT_OPTIONS,
     tensorflow_version: str | None = None,
-) -> list[str]:
+) -> dict[str, np.ndarray]:
     """Writes a TensorFlow.js graph model of concrete_function into output_dir.
 
     Args:
@@ -118,7 +119,7 @@ def convert_concrete_function(
       tensorflow_version: recorded as model.json's `generatedBy`.
 
     Returns:
-      The names of the model's weights.
+      The model's weights by name, as computed before any quantization.
 
     Raises:
       ConversionError: TensorFlow.js cannot run an op of the graph.
@@ -161,7 +162,7 @@ def convert_concrete_function(
         metadata=dict(options.metadata) or None,
     )
     canonicalize_model_json(model_json)
-    return [weight["name"] for group in weights for weight in group]
+    return {weight["name"]: weight["data"] for group in weights for weight in group}
 
 
 @contextlib.contextmanager

@@ -1,0 +1,100 @@
+"""Budgets that fail a conversion: size limits and the backends a model must run on."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from tfjs_converter.errors import ConversionError
+from tfjs_converter.report import BACKENDS
+
+BIGGEST_WEIGHTS_SHOWN = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """What a converted model must stay within.
+
+    Attributes:
+      max_bytes: largest size of all signatures together (model.json and
+        weight shards); None for no limit.
+      signature_max_bytes: signature key to its own largest size.
+      backends: TF.js backends every op must have a kernel on.
+    """
+
+    max_bytes: int | None = None
+    signature_max_bytes: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    backends: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [b for b in self.backends if b not in BACKENDS]
+        if unknown:
+            raise ConversionError(
+                f"unknown backend{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: "
+                f"use {', '.join(BACKENDS)}"
+            )
+        limits = [("max_bytes", self.max_bytes)] + [
+            (f"max_bytes of {s!r}", n) for s, n in self.signature_max_bytes.items()
+        ]
+        for what, limit in limits:
+            if limit is not None and limit <= 0:
+                raise ConversionError(f"{what} must be positive, not {limit}")
+
+
+def _biggest_weights(signatures: Mapping[str, Mapping[str, Any]]) -> str:
+    weights = [
+        (w["bytes"], name, w["name"], w["dtype"])
+        for name, signature in signatures.items()
+        for w in signature["largest_weights"]
+    ]
+    weights.sort(key=lambda w: (-w[0], w[1], w[2]))
+    return ", ".join(
+        f"{signature}/{weight} ({dtype}, {nbytes} bytes)"
+        for nbytes, signature, weight, dtype in weights[:BIGGEST_WEIGHTS_SHOWN]
+    )
+
+
+def budget_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
+    """Every way report breaks budget, one line each (empty: within budget)."""
+    problems = []
+    signatures = report["signatures"]
+    if budget.max_bytes is not None and report["bytes"] > budget.max_bytes:
+        problems.append(
+            f"the model is {report['bytes']} bytes, {report['bytes'] - budget.max_bytes} over "
+            f"max_bytes {budget.max_bytes}; biggest weights: {_biggest_weights(signatures)}"
+        )
+    for name, limit in sorted(budget.signature_max_bytes.items()):
+        size = signatures[name]["bytes"]
+        if size > limit:
+            problems.append(
+                f"signature {name!r} is {size} bytes, {size - limit} over its max_bytes {limit}; "
+                f"biggest weights: {_biggest_weights({name: signatures[name]})}"
+            )
+    for backend in budget.backends:
+        for name, signature in signatures.items():
+            coverage = signature["kernel_coverage"]
+            for op, kernels in coverage[backend]["missing"].items():
+                problems.append(
+                    f"signature {name!r}: op {op} has no kernel on {backend} "
+                    f"(missing {', '.join(kernels)})"
+                )
+            for op in coverage["ops_unknown_to_tfjs"]:
+                problems.append(f"signature {name!r}: op {op} is unknown to TF.js ({backend})")
+    return problems
+
+
+def check_budget(budget: Budget, report: Mapping[str, Any]) -> None:
+    """Raises ConversionError listing every problem at once, with the fixes."""
+    problems = budget_problems(budget, report)
+    if problems:
+        raise ConversionError(
+            "the converted model breaks its budget:\n"
+            + "".join(f"  - {p}\n" for p in problems)
+            + "Fix: quantize (quantization = float16 or uint8), shrink the model or raise "
+            "max_bytes; change the model to avoid ops a backend lacks, or drop that backend "
+            "from backends. Nothing was written."
+        )
+
+
+NO_BUDGET = Budget()
