@@ -161,7 +161,7 @@ def test_a_port_in_use_is_a_clear_error(tree):  # noqa: F811
         taken.listen()
         port = taken.getsockname()[1]
         process = _start_cli(tree, "--port", str(port))
-        stdout, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
     assert stderr == (
         f"tfjs_model_server: port {port} on 127.0.0.1 is in use: pass --port=N (0 picks a free one)\n"
