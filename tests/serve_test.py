@@ -39,14 +39,14 @@ class Served:
         self.url = f"http://127.0.0.1:{port}/"
 
 
-def _serve(bazel, target: str) -> Iterator[Served]:
+def _serve(bazel, target: str, title: str = "//models:wake_tfjs") -> Iterator[Served]:
     bazel("build", target)
     port = _free_port()
     process = bazel.start("run", target, "--", f"--port={port}", "--quiet")
     try:
         # `bazel run` prints its own progress on stderr; the server's first line is ours.
         line = process.stdout.readline()
-        assert line == f"Serving //models:wake_tfjs at http://127.0.0.1:{port}/ (Ctrl-C stops)\n", (
+        assert line == f"Serving {title} at http://127.0.0.1:{port}/ (Ctrl-C stops)\n", (
             line + process.stderr.read() if process.poll() is not None else line
         )
         yield Served(process, port)
@@ -140,3 +140,88 @@ def test_ctrl_c_stops_the_server_cleanly(bazel):
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", running.port), timeout=5).close()
     server.close()
+
+
+# The wake model's encode signature with its weight shard removed.
+BROKEN_BZL = """
+load("//rules_tfjs:defs.bzl", "TfjsModelInfo")
+
+def _broken_impl(ctx):
+    model = ctx.attr.model[TfjsModelInfo]
+    copy = ctx.actions.declare_directory(ctx.label.name + "/encode")
+    ctx.actions.run_shell(
+        inputs = [model.signatures["encode"]],
+        outputs = [copy],
+        command = "cp -rL {}/model.json {}/".format(model.signatures["encode"].path, copy.path),
+        mnemonic = "BreakModel",
+        progress_message = "Copying encode without its weights",
+    )
+    return [
+        DefaultInfo(files = depset([copy])),
+        TfjsModelInfo(
+            signatures = {"encode": copy},
+            saved_model = model.saved_model,
+            saved_model_tags = model.saved_model_tags,
+            options = model.options,
+        ),
+    ]
+
+broken = rule(_broken_impl, attrs = {"model": attr.label(providers = [TfjsModelInfo])})
+"""
+
+BROKEN_BUILD = """
+load("//rules_tfjs:defs.bzl", "tfjs_model_server")
+load(":broken.bzl", "broken")
+
+broken(
+    name = "broken",
+    model = "//models:wake_tfjs",
+)
+
+tfjs_model_server(
+    name = "broken.serve",
+    model = ":broken",
+)
+"""
+
+
+def test_a_signature_that_fails_shows_on_the_page_and_in_the_console(bazel, scratch_package):
+    scratch_package.write("broken.bzl", BROKEN_BZL)
+    scratch_package.write("BUILD.bazel", BROKEN_BUILD)
+    server = _serve(
+        bazel, f"{scratch_package.label}:broken.serve", f"{scratch_package.label}:broken"
+    )
+    running = next(server)
+    try:
+        page = _check_page(bazel, running.url)
+    finally:
+        server.close()
+    failures = page["result"]["errors"]
+    # TF.js reads the 404 body as weights: the run fails on every backend.
+    assert sorted(failures) == [
+        f"encode on {backend}: byte length of Float32Array should be a multiple of 4"
+        for backend in ("cpu", "wasm", "webgl")
+    ]
+    assert set(failures) <= set(page["consoleErrors"])
+    assert any("404 (Not Found)" in error for error in page["consoleErrors"]), page["consoleErrors"]
+
+
+def test_an_unknown_signature_fails_analysis_naming_the_model_signatures(bazel, scratch_package):
+    scratch_package.write(
+        "BUILD.bazel",
+        """
+load("//rules_tfjs:defs.bzl", "tfjs_model_server")
+
+tfjs_model_server(
+    name = "serve",
+    model = "//models:wake_tfjs",
+    signatures = ["wake"],
+)
+""",
+    )
+    result = bazel("build", "--nobuild", f"{scratch_package.label}:serve", check=False)
+    assert result.returncode != 0
+    assert (
+        "signatures has 'wake', which //models:wake_tfjs does not convert; it has filter, encode, detect"
+        in result.stderr
+    )

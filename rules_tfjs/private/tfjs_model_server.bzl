@@ -21,6 +21,11 @@ exec "$RUNFILES_DIR/{python}" -s -B "$RUNFILES_DIR/{main}" --manifest {manifest}
 _TFJS_DIST = "/node_modules/@tensorflow/tfjs/dist/"
 _WASM_DIST = "/node_modules/@tensorflow/tfjs-backend-wasm/dist/"
 
+# Backends the page loads when the npm lock has them.
+_OPTIONAL_BUNDLES = {
+    "/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js": "/tfjs/tf-backend-webgpu.min.js",
+}
+
 # The part of the Python environment the server imports: the interpreter and
 # the bazel-runfiles library, not TensorFlow's 23,000 files.
 _PYTHON_FILES = ("/venv/pyvenv.cfg", "/venv/bin/", "/site-packages/runfiles/")
@@ -39,6 +44,10 @@ def _tfjs_files(node_modules):
             files["/tfjs/tf.min.js"] = file
         elif _WASM_DIST in path and (path.endswith(".wasm") or path.endswith("/tf-backend-wasm.min.js")):
             files["/tfjs/" + file.basename] = file
+        else:
+            for suffix, url in _OPTIONAL_BUNDLES.items():
+                if path.endswith(suffix):
+                    files[url] = file
     if "/tfjs/tf.min.js" not in files or "/tfjs/tf-backend-wasm.min.js" not in files:
         fail("the npm packages lack @tensorflow/tfjs or @tensorflow/tfjs-backend-wasm bundles")
     return files
@@ -71,6 +80,7 @@ def _tfjs_model_server_impl(ctx):
         files = {url: _runfile(ctx, f) for url, f in served.items()},
         directories = {url: _runfile(ctx, d) for url, d in directories.items()},
         signatures = {s: "/models/{}/model.json".format(s) for s in signatures},
+        scripts = sorted([url for url in _OPTIONAL_BUNDLES.values() if url in served]),
     )))
 
     python = ctx.toolchains[TOOLCHAIN_TYPE].python

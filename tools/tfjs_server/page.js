@@ -124,9 +124,20 @@
     return { loadMs, firstMs, warmMs, error: result.errors[signature], outputs: result.signatures[signature] };
   }
 
+  function loadScript(url) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = url;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`cannot load ${url}`));
+      document.head.appendChild(script);
+    });
+  }
+
   async function main() {
     tf.enableProdMode();
     const index = await (await fetch('/index.json')).json();
+    for (const url of index.scripts) await loadScript(url);
     document.getElementById('title').textContent = index.title;
     document.title = `${index.title}: TF.js models`;
     const models = {};

@@ -108,7 +108,8 @@ def load_site(manifest: Mapping, locate: Callable[[str], str | None]) -> Site:
     """Builds the table from a manifest written by tfjs_model_server.
 
     manifest: {"title": str, "files": {url: runfile}, "directories":
-    {url prefix ending in "/": runfile}, "signatures": {name: model.json URL}}.
+    {url prefix ending in "/": runfile}, "signatures": {name: model.json URL},
+    "scripts": [URL of a backend bundle the page loads]}.
     locate: runfile path -> path on disk (Runfiles.Rlocation), or None.
     """
 
@@ -132,7 +133,11 @@ def load_site(manifest: Mapping, locate: Callable[[str], str | None]) -> Site:
     for name, url in manifest["signatures"].items():
         if url not in files:
             raise SiteError(f"signature {name}: {url} is missing from its model directory")
-    index = {"title": manifest["title"], "signatures": manifest["signatures"]}
+    index = {
+        "title": manifest["title"],
+        "signatures": manifest["signatures"],
+        "scripts": manifest["scripts"],
+    }
     return Site(
         title=manifest["title"],
         files=files,

@@ -36,6 +36,7 @@ def _manifest(**overrides):
         "files": {"/": "ws/page.html", "/tfjs/tf.wasm": "ws/tf.wasm"},
         "directories": {"/models/sig/": "ws/m/sig"},
         "signatures": {"sig": "/models/sig/model.json"},
+        "scripts": [],
     }
     manifest.update(overrides)
     return manifest
@@ -67,6 +68,7 @@ def test_the_index_lists_the_signatures(tree):
     assert json.loads(body) == {
         "title": "//m:model",
         "signatures": {"sig": "/models/sig/model.json"},
+        "scripts": [],
     }
 
 
