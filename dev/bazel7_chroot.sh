@@ -65,10 +65,11 @@ stand_ins=/usr/local/share/rules_tfjs_bazel7/modules # inside the chroot
 rc_fragment=/etc/bazel.bazelrc                      # inside the chroot; Debian's
 # /etc/bazel/bazelrc try-imports it
 # bazel-bootstrap brings Bazel, OpenJDK and Debian's copies of the rules;
-# nodejs, npm and chromium run tfjs_model_test; the libraries are those
-# pyenv's Python 3.11 (bind-mounted) links against.
+# nodejs and npm run tfjs_model_test (libnss3 for its pinned Chromium, which
+# comes from the npm lock); the libraries are those pyenv's Python 3.11
+# (bind-mounted) links against.
 packages=(
-  bazel-bootstrap ca-certificates nodejs npm chromium
+  bazel-bootstrap ca-certificates nodejs npm libnss3
   libbz2-1.0 libexpat1 libffi8 liblzma5 libncursesw6 libnsl2 libreadline8t64
   libsqlite3-0 libssl3t64 libuuid1 zlib1g
 )

@@ -20,7 +20,7 @@ version="$(sed -n 's/^ *version = "\(.*\)",*$/\1/p' MODULE.bazel | head -n 1)"
 shipped=(
   BUILD.bazel MODULE.bazel WORKSPACE WORKSPACE.bzlmod requirements_lock.txt
   LICENSE README.md CHANGELOG.md
-  rules_tfjs tools/tfjs_converter tools/tfjs_runner
+  rules_tfjs tools/tfjs_converter tools/tfjs_runner tools/tfjs_server
 )
 if [[ -n "$(git status --porcelain -- "${shipped[@]}")" ]]; then
   echo "release: note: uncommitted changes are not in the archive, which is made from HEAD" >&2

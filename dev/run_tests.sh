@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole rules_tfjs test suite (the README's test command; .ci/run).
 #
-# Installs what the tests drive (Debian's Bazel, nginx, Chromium) if missing,
-# creates the converter environment through Bazel, adds pytest next to it from
+# Installs what the tests drive (Debian's Bazel, nginx, libnss3 for the pinned
+# Chromium from the npm lock) if missing, creates the converter environment
+# through Bazel, adds pytest next to it from
 # requirements_dev_lock.txt, and runs pytest: the converter's unit tests under
 # tools/ and the integration tests under tests/, which drive real Bazel builds.
 # Extra arguments go to pytest, e.g. `dev/run_tests.sh -k cache`.

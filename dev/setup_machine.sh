@@ -3,7 +3,9 @@
 #
 #   dev/setup_machine.sh bazel   Debian's Bazel 4.2.3 and its rules_java
 #   dev/setup_machine.sh test    the above, plus what the test suite drives
-#                                  (nginx, Chromium; Node.js and npm if absent)
+#                                  (nginx; Node.js and npm if absent; libnss3,
+#                                  the one library the pinned Chromium from the
+#                                  npm lock needs that a minimal Debian lacks)
 #
 # Everything comes from Debian's package archive; run as root (or with sudo).
 set -euo pipefail
@@ -11,7 +13,7 @@ set -euo pipefail
 case "${1:-}" in
   bazel) packages=(bazel-bootstrap bazel-rules-java) ;;
   test)
-    packages=(bazel-bootstrap bazel-rules-java nginx chromium)
+    packages=(bazel-bootstrap bazel-rules-java nginx libnss3)
     command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
     ;;
   *)

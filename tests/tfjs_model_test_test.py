@@ -84,8 +84,36 @@ def test_a_browser_test_without_chromium_fails_and_says_why(bazel):
     assert result.returncode == 3, result.stderr[-3000:]
     log = _test_log(bazel, "//examples/checked_in:colour_namer_tfjs_test")
     assert (
-        "Chromium not found at /nonexistent/chromium: install it (apt-get install chromium)" in log
+        "Chromium not found at /nonexistent/chromium (CHROMIUM_BIN): point CHROMIUM_BIN at a "
+        "Chromium binary, or leave it unset to use the pinned @sparticuz/chromium" in log
     )
+
+
+# Debian's Chromium: the wrapper script and the binary it runs.
+SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/lib/chromium")
+
+
+def test_browser_tests_pass_with_no_system_chromium_visible(bazel):
+    hidden = [f"--sandbox_block_path={path}" for path in SYSTEM_CHROMIUM]
+    # The control: with the system Chromium chosen, blocking it breaks the test.
+    control = bazel(
+        "test",
+        *hidden,
+        "--nocache_test_results",
+        "--test_env=CHROMIUM_BIN=/usr/bin/chromium",
+        "//models:wake_tfjs_test",
+        check=False,
+    )
+    assert control.returncode == 3, control.stderr[-3000:]
+    assert "Chromium at /usr/bin/chromium (CHROMIUM_BIN) did not start" in _test_log(
+        bazel, "//models:wake_tfjs_test"
+    )
+
+    bazel("test", *hidden, "--nocache_test_results", "//models/...")
+    log = _test_log(bazel, "//models:wake_tfjs_test")
+    assert "chromium: pinned @sparticuz/chromium 153.0.0, 153.0." in log
+    assert "ok   chromium wasm   encode×8       state" in log
+    assert "24 passed, 0 failed" in log
 
 
 def test_a_perturbed_weight_is_reported_not_swallowed(bazel, scratch_package):

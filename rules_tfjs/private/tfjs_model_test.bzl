@@ -141,8 +141,11 @@ element matches when |TF.js - TensorFlow| <= atol + rtol * |TensorFlow|.
 A mismatch is printed with the signature, output, largest absolute and
 relative differences and the worst element's index and values.
 
-Needs Node.js 18+ and npm on PATH (for `@rules_tfjs_node`) and, with
-`browser`, Chromium at /usr/bin/chromium (or `--test_env=CHROMIUM_BIN=...`).
+Needs Node.js 18+ and npm on PATH (for `@rules_tfjs_node`). The browser is
+the headless Chromium of the npm package `@sparticuz/chromium`, pinned in the
+npm lock with its integrity hash and unpacked into the test's temporary
+directory; `--test_env=CHROMIUM_BIN=/usr/bin/chromium` runs a system Chromium
+instead.
 """,
     attrs = {
         "model": attr.label(
@@ -174,7 +177,8 @@ Needs Node.js 18+ and npm on PATH (for `@rules_tfjs_node`) and, with
         ),
         "browser": attr.bool(
             default = False,
-            doc = "Also run every backend in headless Chromium, loading " +
+            doc = "Also run every backend in headless Chromium (the pinned " +
+                  "one from the npm lock, or `CHROMIUM_BIN`'s), loading " +
                   "the models over HTTP as a web app does.",
         ),
         "feedback": attr.string_dict(

@@ -91,7 +91,6 @@ async function main() {
     const { runInChromium } = require('./browser.js');
     const browserStarted = Date.now();
     const browserRuns = await runInChromium({
-      executable: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
       models: config.models,
       job,
       backends: config.backends,
