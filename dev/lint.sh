@@ -6,8 +6,9 @@
 #
 # buildifier comes from dev/lint/package-lock.json (npm ci, integrity-checked;
 # the npm package carries the binaries), ruff from requirements_dev_lock.txt,
-# installed by dev/run_tests.sh beside the converter environment or, run
-# alone, into dev/lint/.python.
+# installed by dev/run_tests.sh beside the converter environment
+# (RULES_TFJS_DEV_TOOLS, RULES_TFJS_DEV_PYTHON) or, run alone, into
+# dev/lint/.python. dev/gen_docs.py --check keeps the README's tables.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -23,12 +24,13 @@ fi
 buildifier="$lint_dir/node_modules/.bin/buildifier"
 
 ruff_path="${RULES_TFJS_DEV_TOOLS:-$lint_dir/.python}"
-if ! PYTHONPATH="$ruff_path" python3 -c 'import ruff' 2>/dev/null; then
-  python3 -m pip install --isolated --quiet --disable-pip-version-check --no-deps \
+python="${RULES_TFJS_DEV_PYTHON:-python3}"
+if ! PYTHONPATH="$ruff_path" "$python" -c 'import ruff' 2>/dev/null; then
+  "$python" -m pip install --isolated --quiet --disable-pip-version-check --no-deps \
     --require-hashes --only-binary=:all: --target "$ruff_path" \
     --requirement <(grep -A2 '^ruff==' requirements_dev_lock.txt)
 fi
-ruff() { PYTHONPATH="$ruff_path" python3 -m ruff "$@"; }
+ruff() { PYTHONPATH="$ruff_path" "$python" -m ruff "$@"; }
 
 starlark_files() { git ls-files --cached --others --exclude-standard "$@"; }
 mapfile -t build_templates < <(starlark_files '*.BUILD.tpl')
@@ -39,20 +41,23 @@ mapfile -t starlark < <(starlark_files '*.bzl' '*.bazel' 'BUILD' '*/BUILD' 'WORK
 
 status=0
 if $fix; then
-  "$buildifier" -lint=fix "${starlark[@]}"
+  # Formatting only: lint fixes would load rules that Bazel 4 lacks.
+  "$buildifier" "${starlark[@]}"
   "$buildifier" -type=build "${build_templates[@]}"
   "$buildifier" "${stand_ins[@]}"
   ruff format --quiet .
   ruff check --quiet --fix .
+  "$python" dev/gen_docs.py
 fi
 "$buildifier" -mode=check -lint=warn "${starlark[@]}" || status=1
 "$buildifier" -mode=check -lint=warn -type=build "${build_templates[@]}" || status=1
 "$buildifier" -mode=check "${stand_ins[@]}" || status=1
 ruff format --check --quiet . || status=1
 ruff check --quiet . || status=1
+"$python" dev/gen_docs.py --check || status=1
 if [[ $status -ne 0 ]]; then
   echo "lint: findings above; dev/lint.sh --fix rewrites what can be fixed." >&2
 else
-  echo "lint: buildifier ($(( ${#starlark[@]} + ${#build_templates[@]} + ${#stand_ins[@]} )) files) and ruff clean"
+  echo "lint: buildifier ($(( ${#starlark[@]} + ${#build_templates[@]} + ${#stand_ins[@]} )) files), ruff and the README's tables clean"
 fi
 exit $status

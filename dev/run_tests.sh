@@ -7,9 +7,20 @@
 # requirements_dev_lock.txt, and runs pytest: the converter's unit tests under
 # tools/ and the integration tests under tests/, which drive real Bazel builds.
 # Extra arguments go to pytest, e.g. `dev/run_tests.sh -k cache`.
+#
+# First, dev/lint.sh (buildifier, ruff, the README's generated tables).
+#
+#   dev/run_tests.sh --quick    the day-to-day part: lint, the converter's and
+#                               the server's unit tests, the analysis tests and
+#                               one build of //models:wake_tfjs
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 workspace="$PWD"
+quick=false
+if [[ ${1:-} == --quick ]]; then
+  quick=true
+  shift
+fi
 
 dev/setup_machine.sh test
 trap '"$workspace/tools/bazel" shutdown >/dev/null 2>&1 || true' EXIT
@@ -32,4 +43,10 @@ if [[ "$(cat "$dev_tools/.lock_hash" 2>/dev/null || true)" != "$dev_lock_hash" ]
   echo "$dev_lock_hash" > "$dev_tools/.lock_hash"
 fi
 
+RULES_TFJS_DEV_TOOLS="$dev_tools" RULES_TFJS_DEV_PYTHON="$python" dev/lint.sh
+
+if $quick; then
+  tools/bazel build //models:wake_tfjs
+  set -- tools tests/analysis_errors_test.py "$@"
+fi
 PYTHONPATH="$dev_tools" "$python" -s -B -m pytest "$@"
