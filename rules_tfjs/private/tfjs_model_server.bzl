@@ -26,9 +26,17 @@ _OPTIONAL_BUNDLES = {
     "/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js": "/tfjs/tf-backend-webgpu.min.js",
 }
 
-# The part of the Python environment the server imports: the interpreter and
-# the bazel-runfiles library, not TensorFlow's 23,000 files.
-_PYTHON_FILES = ("/venv/pyvenv.cfg", "/venv/bin/", "/site-packages/runfiles/")
+# The part of the Python environment the server needs: the interpreter, its
+# standard library and, of site-packages, only the bazel-runfiles library.
+_SITE_PACKAGES = "/site-packages/"
+_RUNFILES_LIBRARY = "/site-packages/runfiles/"
+
+def _server_python_files(files):
+    return [
+        f
+        for f in files
+        if _SITE_PACKAGES not in f.short_path or _RUNFILES_LIBRARY in f.short_path
+    ]
 
 def _runfile(ctx, file):
     """The path of a file in the runfiles tree, as Runfiles.Rlocation takes it."""
@@ -84,11 +92,7 @@ def _tfjs_model_server_impl(ctx):
     )))
 
     python = ctx.toolchains[TOOLCHAIN_TYPE].python
-    python_files = [
-        f
-        for f in python.files.to_list()
-        if [part for part in _PYTHON_FILES if part in f.short_path]
-    ]
+    python_files = _server_python_files(python.files.to_list())
     main = [f for f in ctx.files._server if f.basename == "__main__.py"][0]
     launcher = ctx.actions.declare_file(ctx.label.name)
     ctx.actions.write(launcher, _LAUNCHER.format(

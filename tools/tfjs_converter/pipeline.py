@@ -87,6 +87,8 @@ def _import_saved_model_conversion() -> types.ModuleType:
 
 
 tfjs_saved_model = _import_saved_model_conversion()
+# Imported after the conversion module, so the package __init__ stays bypassed.
+tfjs_read_weights = importlib.import_module("tensorflowjs.read_weights")
 
 MODEL_JSON = "model.json"
 

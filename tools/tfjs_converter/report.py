@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tensorflowjs import read_weights
 
 from tfjs_converter.options import ConversionOptions
+from tfjs_converter.pipeline import tfjs_read_weights
 
 KERNEL_REGISTRY = Path(__file__).with_name("tfjs_kernels.json")
 BACKENDS = ("cpu", "wasm", "webgl", "webgpu")
@@ -114,7 +114,7 @@ def signature_report(
     if options.quantization is not None and original_weights is not None:
         restored = {
             w["name"]: w["data"]
-            for w in read_weights.read_weights(manifest, str(directory), flatten=True)
+            for w in tfjs_read_weights.read_weights(manifest, str(directory), flatten=True)
         }
     weights = []
     bytes_by_dtype: collections.Counter = collections.Counter()

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorflowjs.read_weights import read_weights
+from tfjs_converter.pipeline import tfjs_read_weights
 
 from tfjs_converter.convert import convert_saved_model
 from tfjs_converter.errors import ConversionError
@@ -15,7 +15,7 @@ from tfjs_converter.vocabulary import read_vocabulary_file
 def _imported_tables(model_dir: Path) -> list[dict]:
     """What each LookupTableImportV2 of the initializer puts in its table, read from the shards."""
     model = json.loads((model_dir / "model.json").read_text())
-    [weights] = read_weights(model["weightsManifest"], str(model_dir))
+    [weights] = tfjs_read_weights.read_weights(model["weightsManifest"], str(model_dir))
     values = {w["name"]: w["data"] for w in weights}
 
     def python(array):
