@@ -86,8 +86,11 @@ def test_disk_cache_serves_every_action_after_bazel_clean(second_checkout, tmp_p
 
 def _served_to_another_machine(uploader, downloader, cache_flag, log):
     """uploader builds and tests; downloader, on another "machine", gets it all from the cache."""
-    uploader("test", cache_flag, *TESTED_TARGETS)
-    result = downloader("test", cache_flag, f"--execution_log_json_file={log}", *TESTED_TARGETS)
+    # Without it, test actions take PATH and LD_LIBRARY_PATH from the shell
+    # that runs Bazel, which differ between machines (README: Remote cache in CI).
+    flags = (cache_flag, "--incompatible_strict_action_env")
+    uploader("test", *flags, *TESTED_TARGETS)
+    result = downloader("test", *flags, f"--execution_log_json_file={log}", *TESTED_TARGETS)
 
     assert executed(log) == {}, "ran instead of being served by the cache"
     hits = [s["mnemonic"] for s in spawns(log) if s["remoteCacheHit"]]
