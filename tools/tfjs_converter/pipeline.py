@@ -27,8 +27,8 @@ from pathlib import Path
 
 import tensorflow as tf
 from google.protobuf.json_format import MessageToDict
-from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow.core.framework import graph_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow.python.checkpoint.trackable_view import TrackableView
 from tensorflow.python.trackable.resource import TrackableResource
 from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_saved_model

@@ -133,4 +133,4 @@ async function runInChromium({ executable, models, job, backends, log }) {
   }
 }
 
-module.exports = { runInChromium };
+module.exports = { runInChromium, routes, serve, launch };
