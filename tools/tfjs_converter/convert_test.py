@@ -287,3 +287,16 @@ def test_a_table_function_without_its_module_is_refused(table_saved_model, tmp_p
         match=r"reads lookup table input unknown, but no initializer fills it, .*pass it",
     ):
         convert_concrete_function(model.concrete_function("lookup"), tmp_path)
+
+
+def test_one_loaded_table_model_converts_with_different_options(table_saved_model, tmp_path):
+    from tfjs_converter.saved_model import load_saved_model
+
+    model = load_saved_model(table_saved_model)  # as a worker keeps it between requests
+    for name, options in (
+        ("plain", ConversionOptions()),
+        ("checked", ConversionOptions(strip_debug_ops=True)),
+    ):
+        request = ConversionRequest(table_saved_model, {"lookup": tmp_path / name}, options=options)
+        convert(request, load=lambda directory, tags: model)
+        assert "LookupTableImportV2" in _initializer_ops(_model_json(tmp_path / name))
