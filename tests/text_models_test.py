@@ -89,12 +89,12 @@ def test_table_models_pass_with_string_inputs_in_node_and_chromium(bazel):
 def test_generated_string_inputs_hold_vocabulary_words_and_an_unknown_one(bazel):
     bazel("build", "//examples/text_classifier:text_classifier_tfjs_test")
     reference = json.loads(
-        (bazel.bin / "examples/text_classifier/text_classifier_tfjs_test.reference.json").read_text()
+        (
+            bazel.bin / "examples/text_classifier/text_classifier_tfjs_test.reference.json"
+        ).read_text()
     )
     run = reference["signatures"]["serving_default"]
-    vocabulary = (
-        (bazel.workspace / "examples/text_classifier/vocabulary.txt").read_text().split()
-    )
+    vocabulary = (bazel.workspace / "examples/text_classifier/vocabulary.txt").read_text().split()
     words = run["inputs"]["words"]["data"]
     assert all(word in vocabulary for word in words[:-1])
     assert words[-1] not in vocabulary

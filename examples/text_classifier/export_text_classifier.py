@@ -7,9 +7,10 @@ script, a `data` file of the saved_model target) into a
 lookup table; words it does not know go to one OOV index. An embedding,
 averaged over the words, feeds a dense softmax head, and the signature also
 returns the winning label as a string, looked up in a second table (TF.js's
-`gather` takes no strings, so `tf.gather(labels, index)` would not run). The SavedModel keeps the vocabulary
-as an asset; rules_tfjs reads it at conversion time and writes the words
-into the weight files, because TF.js cannot read files.
+`gather` takes no strings, so `tf.gather(labels, index)` would not run).
+The SavedModel keeps the vocabulary as an asset; rules_tfjs reads it at
+conversion time and writes the words into the weight files, because TF.js
+cannot read files.
 
 The weights are seeded, so every export is identical; a real project would
 load trained weights here instead. Saved through a tf.Module (as

@@ -139,7 +139,10 @@ headless Chromium from a page served over HTTP on 127.0.0.1 (backends `cpu`,
 `wasm`, `webgl`), runs it on the same inputs and compares every output: an
 element matches when |TF.js - TensorFlow| <= atol + rtol * |TensorFlow|.
 A mismatch is printed with the signature, output, largest absolute and
-relative differences and the worst element's index and values.
+relative differences and the worst element's index and values. String
+inputs are generated from the model's own vocabulary (its lookup tables'
+string keys) with one unknown word last, or from fixed words; string outputs
+must be equal, and a mismatch names the first differing element.
 
 Needs Node.js 18+ and npm on PATH (for `@rules_tfjs_node`). The browser is
 the headless Chromium of the npm package `@sparticuz/chromium`, pinned in the

@@ -150,7 +150,9 @@ class VocabularyTables(tf.Module):
         self.first_two = table(tf.string, 0, tf.string, 2, "?", delimiter="\t", vocab_size=2)
         self.by_number = table(tf.int64, number, tf.string, 0, "?", delimiter="\t")
         self.with_oov = tf.lookup.StaticVocabularyTable(
-            tf.lookup.TextFileInitializer(vocabulary_file, tf.string, 0, tf.int64, number, delimiter="\t"),
+            tf.lookup.TextFileInitializer(
+                vocabulary_file, tf.string, 0, tf.int64, number, delimiter="\t"
+            ),
             num_oov_buckets=3,
         )
 
@@ -187,9 +189,7 @@ class DatasetTable(tf.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.pairs = tf.data.Dataset.from_tensor_slices(
-            (["a", "b"], tf.constant([1, 2], tf.int64))
-        )
+        self.pairs = tf.data.Dataset.from_tensor_slices((["a", "b"], tf.constant([1, 2], tf.int64)))
         self.table = tf.lookup.StaticHashTable(
             tf.data.experimental.DatasetInitializer(self.pairs), default_value=-1
         )

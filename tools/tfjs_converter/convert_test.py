@@ -187,7 +187,9 @@ def _initializer_ops(model: dict) -> list[str]:
 
 
 def test_table_initializer_is_kept_as_the_public_converter_keeps_it(table_saved_model, tmp_path):
-    ours = _model_json(convert_saved_model(table_saved_model, ["lookup"], tmp_path / "ours")["lookup"])
+    ours = _model_json(
+        convert_saved_model(table_saved_model, ["lookup"], tmp_path / "ours")["lookup"]
+    )
     public_dir = tmp_path / "public"
     tfjs_saved_model.convert_tf_saved_model(
         str(table_saved_model), str(public_dir), signature_def="lookup", control_flow_v2=True
@@ -221,11 +223,18 @@ def test_every_signature_of_a_request_gets_the_table_initializer(table_saved_mod
     for directory in outputs.values():
         model = _model_json(directory)
         assert "LookupTableImportV2" in _initializer_ops(model)
-        assert [v["resourceId"] for v in model["signature"]["inputs"].values() if "resourceId" in v] == [0]
+        assert [
+            v["resourceId"] for v in model["signature"]["inputs"].values() if "resourceId" in v
+        ] == [0]
 
 
-def test_table_models_are_reproducible_across_loads(table_saved_model, vocabulary_saved_model, tmp_path):
-    for saved_model, signature in ((table_saved_model, "count"), (vocabulary_saved_model, "lookup")):
+def test_table_models_are_reproducible_across_loads(
+    table_saved_model, vocabulary_saved_model, tmp_path
+):
+    for saved_model, signature in (
+        (table_saved_model, "count"),
+        (vocabulary_saved_model, "lookup"),
+    ):
         first = convert_saved_model(saved_model, [signature], tmp_path / "first")[signature]
         second = convert_saved_model(saved_model, [signature], tmp_path / "second")[signature]
         assert _files(first) == _files(second), saved_model
@@ -275,7 +284,10 @@ def test_a_table_function_without_its_module_is_refused(table_saved_model, tmp_p
     from tfjs_converter.saved_model import load_saved_model
 
     model = load_saved_model(table_saved_model)
-    with pytest.raises(ConversionError, match=r"reads lookup table input unknown, but no initializer fills it, .*pass it"):
+    with pytest.raises(
+        ConversionError,
+        match=r"reads lookup table input unknown, but no initializer fills it, .*pass it",
+    ):
         convert_concrete_function(model.concrete_function("lookup"), tmp_path)
 
 def test_each_signature_can_have_its_own_options_in_one_load(tiny_saved_model, tmp_path):
@@ -345,3 +357,16 @@ def test_a_signatures_own_quantization_patterns_must_match_its_own_weights(
     ):
         convert(request)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_loaded_table_model_converts_with_different_options(table_saved_model, tmp_path):
+    from tfjs_converter.saved_model import load_saved_model
+
+    model = load_saved_model(table_saved_model)  # as a worker keeps it between requests
+    for name, options in (
+        ("plain", ConversionOptions()),
+        ("checked", ConversionOptions(strip_debug_ops=True)),
+    ):
+        request = ConversionRequest(table_saved_model, {"lookup": tmp_path / name}, options=options)
+        convert(request, load=lambda directory, tags: model)
+        assert "LookupTableImportV2" in _initializer_ops(_model_json(tmp_path / name))

@@ -50,7 +50,9 @@ def reshape_table_lookups(graph_def: graph_pb2.GraphDef) -> list[str]:
             T=key_type,
             Tshape=types_pb2.DT_INT32,
         )
-        keys_shape = _node(f"{name}/keys_shape", "Shape", [keys], T=key_type, out_type=types_pb2.DT_INT32)
+        keys_shape = _node(
+            f"{name}/keys_shape", "Shape", [keys], T=key_type, out_type=types_pb2.DT_INT32
+        )
         find.name = f"{name}/flat"
         find.input[1] = flat_keys.name
         reshaped = _node(
@@ -60,4 +62,3 @@ def reshape_table_lookups(graph_def: graph_pb2.GraphDef) -> list[str]:
         rewritten.append(name)
     graph_def.node.extend(added)
     return rewritten
-

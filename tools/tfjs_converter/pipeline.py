@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 from google.protobuf.json_format import MessageToDict
-from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow.core.framework import graph_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow.python.checkpoint.trackable_view import TrackableView
 from tensorflow.python.trackable.resource import TrackableResource
 
@@ -223,16 +223,39 @@ class _ResourceInitializer:
 
 
 # tensorflowjs's initializer function re-points each table's `_initialize` at
-# a new table, so it can be made only once per loaded module: kept here.
+# a new table, so it can be made only once per loaded module: the function is
+# kept here (with the resources it fills), and each set of options that
+# changes the graph gets its own frozen, checked initializer from it.
 _initializers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FUNCTION = "function"
 
 
 def _resource_initializer(module, options: ConversionOptions) -> _ResourceInitializer | None:
-    key = (options.control_flow_v2, options.skip_op_check, options.strip_debug_ops)
     cached = _initializers.setdefault(module, {})
+    if _FUNCTION not in cached:
+        cached[_FUNCTION] = _initializer_function(module)
+    resources, function = cached[_FUNCTION]
+    if function is None:
+        return None
+    key = (options.control_flow_v2, options.skip_op_check, options.strip_debug_ops)
     if key not in cached:
-        cached[key] = _make_resource_initializer(module, options)
+        cached[key] = _make_resource_initializer(resources, function, options)
     return cached[key]
+
+
+def _initializer_function(module):
+    """(the tables, tensorflowjs's function creating and filling them), or ([], None)."""
+    resources = _initialized_resources(module)
+    if not resources:
+        return [], None
+    function = tfjs_saved_model._get_resource_initializer_concrete_function(module)
+    if function is None or len(function.outputs) != len(resources):
+        raise ConversionError(
+            f"tensorflowjs made an initializer for {len(function.outputs) if function else 0} "
+            f"of the model's {len(resources)} lookup tables; the model's tables can be "
+            "converted once per loaded model: load it again"
+        )
+    return resources, function
 
 
 def _initialized_resources(module) -> list[TrackableResource]:
@@ -255,17 +278,9 @@ def _initialized_resources(module) -> list[TrackableResource]:
     return resources
 
 
-def _make_resource_initializer(module, options: ConversionOptions) -> _ResourceInitializer | None:
-    resources = _initialized_resources(module)
-    if not resources:
-        return None
-    function = tfjs_saved_model._get_resource_initializer_concrete_function(module)
-    if function is None or len(function.outputs) != len(resources):
-        raise ConversionError(
-            f"tensorflowjs made an initializer for {len(function.outputs) if function else 0} "
-            f"of the model's {len(resources)} lookup tables; the model's tables can be "
-            "converted once per loaded model: load it again"
-        )
+def _make_resource_initializer(
+    resources: list[TrackableResource], function, options: ConversionOptions
+) -> _ResourceInitializer:
     try:
         frozen = tfjs_saved_model._freeze_saved_model_v2(
             function, control_flow_v2=options.control_flow_v2

@@ -75,7 +75,9 @@ def read_vocabulary_file(
     return keys[order], values[order]
 
 
-def _producer(nodes: dict[str, node_def_pb2.NodeDef], tensor: str) -> tuple[node_def_pb2.NodeDef, list[str]]:
+def _producer(
+    nodes: dict[str, node_def_pb2.NodeDef], tensor: str
+) -> tuple[node_def_pb2.NodeDef, list[str]]:
     """The node behind a tensor, past Identity nodes, and the names passed through."""
     passed: list[str] = []
     node = nodes[tensor.split(":")[0]]

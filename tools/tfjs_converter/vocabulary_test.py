@@ -55,7 +55,9 @@ def test_no_file_read_and_no_path_is_left_in_the_model(vocabulary_saved_model, t
     assert "LookupTableImportV2" in ops and "InitializeTableFromTextFileV2" not in ops
     for path in model_dir.iterdir():
         content = path.read_bytes()
-        assert b"vocabulary.tsv" not in content and str(vocabulary_saved_model).encode() not in content
+        assert (
+            b"vocabulary.tsv" not in content and str(vocabulary_saved_model).encode() not in content
+        )
 
 
 def test_keys_come_sorted_so_the_bytes_do_not_depend_on_hash_order(tmp_path):

@@ -207,4 +207,4 @@ async function runInChromium({ models, job, backends, log }) {
   }
 }
 
-module.exports = { runInChromium, launchChromium };
+module.exports = { runInChromium, launchChromium, routes, serve };
