@@ -199,7 +199,7 @@ file and the interpreter, and hard-linked into each output base.
         ),
         "python_version": attr.string(
             doc = "The `X.Y` Python version the lock file is for. Empty: " +
-                  "read from the lock file's pip-compile header.",
+                  "read from the lock file's pip-compile or uv header.",
         ),
         "python_interpreter": attr.string(
             doc = "Path or name of the interpreter to build the environment " +
