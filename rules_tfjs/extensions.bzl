@@ -28,12 +28,13 @@ _python_environment = tag_class(
           "(root module only; see `tfjs_python_environment`).",
     attrs = {
         "requirements_lock": attr.label(
-            doc = "A pip-compile lock file with `--hash` lines for every " +
-                  "package. Default: rules_tfjs's own.",
+            doc = "A pip-compile or uv lock file with `--hash` lines for " +
+                  "every package, dependencies included (installed with " +
+                  "`--no-deps`). Default: rules_tfjs's own.",
         ),
         "python_version": attr.string(
             doc = "The `X.Y` Python version of the lock file. Empty: read " +
-                  "from its pip-compile header.",
+                  "from its pip-compile or uv header.",
         ),
         "python_interpreter": attr.string(
             doc = "The interpreter to create the environment with. Empty: " +

@@ -208,7 +208,7 @@ This repository declares no `toolchain()`: see `tfjs_toolchains`.
         ),
         "python_version": attr.string(
             doc = "The `X.Y` Python version the lock file is for. Empty: " +
-                  "read from the lock file's pip-compile header.",
+                  "read from the lock file's pip-compile or uv header.",
         ),
         "python_interpreter": attr.string(
             doc = "Path or name of the interpreter to build the environment " +

@@ -15,7 +15,7 @@ HEAVY_PACKAGES = ("jax", "jaxlib", "flax", "tf_keras", *pipeline.UNUSED_IMPORTS)
 
 
 def _modules_after(statement: str) -> set[str]:
-    """Top-level modules loaded by a fresh interpreter running statement."""
+    """Modules loaded by a fresh interpreter running statement."""
     script = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-s", "-B", "-c", script],
@@ -25,7 +25,7 @@ def _modules_after(statement: str) -> set[str]:
         check=True,
         env={"TF_CPP_MIN_LOG_LEVEL": "3", "TFDF_DISABLE_WELCOME_MESSAGE": "1"},
     )
-    return {name.split(".")[0] for name in json.loads(result.stdout.splitlines()[-1])}
+    return set(json.loads(result.stdout.splitlines()[-1]))
 
 
 def test_the_installed_tensorflowjs_is_the_release_the_import_was_written_for():
@@ -35,9 +35,19 @@ def test_the_installed_tensorflowjs_is_the_release_the_import_was_written_for():
 
 
 def test_importing_the_pipeline_loads_none_of_the_unused_packages():
-    loaded = _modules_after("import tfjs_converter.pipeline")
+    # In the default environment, where they are not installed.
+    loaded = {name.split(".")[0] for name in _modules_after("import tfjs_converter.pipeline")}
     assert "tensorflowjs" in loaded and "tensorflow" in loaded
     assert not loaded & set(HEAVY_PACKAGES), sorted(loaded & set(HEAVY_PACKAGES))
+
+
+def test_importing_the_pipeline_runs_no_tensorflowjs_package_init():
+    # Also where jax and TF-DF are installed (a user's full lock file): the
+    # package __init__s would import every converter.
+    loaded = _modules_after("import tfjs_converter.pipeline")
+    assert "tensorflowjs.converters.tf_saved_model_conversion_v2" in loaded
+    for converter in ("jax_conversion", "converter", "keras_h5_conversion"):
+        assert f"tensorflowjs.converters.{converter}" not in loaded, converter
 
 
 def test_the_pipeline_uses_tensorflowjs_own_conversion_module():
