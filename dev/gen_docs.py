@@ -129,6 +129,7 @@ _EMPTY_DEFAULTS = {
     "string_list": "`[]`",
     "label_list": "`[]`",
     "string_dict": "`{}`",
+    "string_list_dict": "`{}`",
     "label_keyed_string_dict": "`{}`",
     "label": "`None`",
 }

@@ -28,7 +28,7 @@ python="${RULES_TFJS_DEV_PYTHON:-python3}"
 if ! PYTHONPATH="$ruff_path" "$python" -c 'import ruff' 2>/dev/null; then
   "$python" -m pip install --isolated --quiet --disable-pip-version-check --no-deps \
     --require-hashes --only-binary=:all: --target "$ruff_path" \
-    --requirement <(grep -A2 '^ruff==' requirements_dev_lock.txt)
+    --requirement <(awk '/^ruff==/ { keep = 1; print; next } keep && /^ / { print; next } { keep = 0 }' requirements_dev_lock.txt)
 fi
 ruff() { PYTHONPATH="$ruff_path" "$python" -m ruff "$@"; }
 

@@ -352,6 +352,7 @@ def rules_tfjs_dependencies(
         requirements_lock = requirements_lock,
         **kwargs
     )
+
     # tfjs_model_test's runner finds its npm packages under this name.
     tfjs_node_modules(name = "rules_tfjs_node")
     if register_toolchain:

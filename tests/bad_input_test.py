@@ -196,5 +196,7 @@ def test_a_lock_file_whose_hash_does_not_match_fails_with_the_fix(tmp_path):
 
 
 def test_an_unknown_signature_fails_the_build_listing_the_models_signatures(bazel, scratch_package):
-    stderr = _build_fails(bazel, scratch_package, "//models:wake", 'signatures = ["encode", "wakeword"],')
+    stderr = _build_fails(
+        bazel, scratch_package, "//models:wake", 'signatures = ["encode", "wakeword"],'
+    )
     assert "has no signature 'wakeword'; its signatures are: detect, encode, filter" in stderr

@@ -219,6 +219,7 @@ def _tfjs_model_impl(ctx):
     _add_budget(arguments, budget)
     arguments.add("--report_json", report_json)
     arguments.add("--report_markdown", report_markdown)
+
     # Not str(ctx.label): Bazel 7 spells it "@@//..." and the report must be
     # the same bytes under every Bazel.
     arguments.add("--report_title", "{}//{}:{}".format(
@@ -300,7 +301,8 @@ once for all signatures. Its outputs are byte-for-byte reproducible.
             mandatory = True,
             doc = "The SavedModel signature keys to convert, each into its " +
                   "own directory. Non-empty, distinct, and each a single path " +
-                  "component of letters, digits, `_`, `-` and `.`.",
+                  "component of letters, digits, `_`, `-` and `.`. A key the " +
+                  "SavedModel lacks fails the build, listing its signatures.",
         ),
         "saved_model_tags": attr.string_list(
             default = ["serve"],

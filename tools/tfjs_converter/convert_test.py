@@ -290,6 +290,7 @@ def test_a_table_function_without_its_module_is_refused(table_saved_model, tmp_p
     ):
         convert_concrete_function(model.concrete_function("lookup"), tmp_path)
 
+
 def test_each_signature_can_have_its_own_options_in_one_load(tiny_saved_model, tmp_path):
     from tfjs_converter.saved_model import load_saved_model
 

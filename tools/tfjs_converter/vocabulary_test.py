@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from tfjs_converter.pipeline import tfjs_read_weights
 
 from tfjs_converter.convert import convert_saved_model
 from tfjs_converter.errors import ConversionError
+from tfjs_converter.pipeline import tfjs_read_weights
 from tfjs_converter.vocabulary import read_vocabulary_file
 
 
