@@ -19,31 +19,21 @@ modules are ignored, and without a tag the defaults (rules_tfjs's own lock
 file) apply.
 """
 
-load("//rules_tfjs:repositories.bzl", "tfjs_node_modules", "tfjs_python_environment", "tfjs_toolchains")
-
-DEFAULT_NAME = "rules_tfjs_python"
+load(
+    "//rules_tfjs:repositories.bzl",
+    "NODE_REPOSITORY",
+    "PYTHON_ENVIRONMENT_ATTRS",
+    "PYTHON_REPOSITORY",
+    "tfjs_node_modules",
+    "tfjs_python_environment",
+    "tfjs_toolchains",
+    "toolchains_repository",
+)
 
 _python_environment = tag_class(
     doc = "Sets the attributes of the converter's Python environment " +
-          "(root module only; see `tfjs_python_environment`).",
-    attrs = {
-        "requirements_lock": attr.label(
-            doc = "A pip-compile or uv lock file with `--hash` lines for " +
-                  "every package, dependencies included (installed with " +
-                  "`--no-deps`). Default: rules_tfjs's own.",
-        ),
-        "python_version": attr.string(
-            doc = "The `X.Y` Python version of the lock file. Empty: read " +
-                  "from its pip-compile or uv header.",
-        ),
-        "python_interpreter": attr.string(
-            doc = "The interpreter to create the environment with. Empty: " +
-                  "$RULES_TFJS_PYTHON, else a search of PATH and pyenv.",
-        ),
-        "index_url": attr.string(
-            doc = "The package index. Empty: https://pypi.org/simple.",
-        ),
-    },
+          "(root module only; the same as `tfjs_python_environment`'s).",
+    attrs = PYTHON_ENVIRONMENT_ATTRS,
 )
 
 def _tfjs_impl(mctx):
@@ -56,13 +46,13 @@ def _tfjs_impl(mctx):
             fail(("rules_tfjs: tfjs.python_environment is given {} times in " +
                   "MODULE.bazel; give it once.").format(len(tags)))
         for tag in tags:
-            for name in ("requirements_lock", "python_version", "python_interpreter", "index_url"):
-                value = getattr(tag, name)
-                if value:
-                    attrs[name] = value
-    tfjs_python_environment(name = DEFAULT_NAME, **attrs)
-    tfjs_toolchains(name = DEFAULT_NAME + "_toolchains", python_repository = DEFAULT_NAME)
-    tfjs_node_modules(name = "rules_tfjs_node")
+            attrs = {name: getattr(tag, name) for name in PYTHON_ENVIRONMENT_ATTRS}
+    tfjs_python_environment(name = PYTHON_REPOSITORY, **attrs)
+    tfjs_toolchains(
+        name = toolchains_repository(PYTHON_REPOSITORY),
+        python_repository = PYTHON_REPOSITORY,
+    )
+    tfjs_node_modules(name = NODE_REPOSITORY)
 
 tfjs = module_extension(
     implementation = _tfjs_impl,

@@ -178,6 +178,39 @@ def _tfjs_python_environment_impl(rctx):
     )
     rctx.file("WORKSPACE", "workspace(name = \"{}\")\n".format(rctx.name))
 
+# The environment's attributes, shared with the `tfjs` module extension's
+# `python_environment` tag.
+PYTHON_ENVIRONMENT_ATTRS = {
+    "requirements_lock": attr.label(
+        default = _DEFAULT_LOCK,
+        allow_single_file = True,
+        doc = "A pip-compile or uv lock file with `--hash` lines for every package, dependencies included (pip installs it with `--no-deps`).",
+    ),
+    "python_version": attr.string(
+        doc = "The `X.Y` Python version the lock file is for. Empty: " +
+              "read from the lock file's pip-compile or uv header.",
+    ),
+    "python_interpreter": attr.string(
+        doc = "Path or name of the interpreter to build the environment " +
+              "with. Empty: the `RULES_TFJS_PYTHON` environment variable, " +
+              "else the first of `pythonX.Y` and `python3` on PATH and " +
+              "pyenv's versions that is of the locked version.",
+    ),
+    "index_url": attr.string(
+        default = "https://pypi.org/simple",
+        doc = "The package index pip installs from. Every file is still " +
+              "checked against the lock file's hashes.",
+    ),
+}
+
+# The repositories rules_tfjs_dependencies() and the module extension create.
+PYTHON_REPOSITORY = "rules_tfjs_python"
+NODE_REPOSITORY = "rules_tfjs_node"
+
+def toolchains_repository(python_repository):
+    """The name of the repository declaring python_repository's toolchain."""
+    return python_repository + "_toolchains"
+
 tfjs_python_environment = repository_rule(
     implementation = _tfjs_python_environment_impl,
     doc = """A Python environment installed from a hash-checked lock file.
@@ -200,28 +233,7 @@ file and the interpreter's version and bytes, checked against its manifest
 (and re-created if it differs), and hard-linked into each output base.
 This repository declares no `toolchain()`: see `tfjs_toolchains`.
 """,
-    attrs = {
-        "requirements_lock": attr.label(
-            default = _DEFAULT_LOCK,
-            allow_single_file = True,
-            doc = "A pip-compile or uv lock file with `--hash` lines for every package, dependencies included (pip installs it with `--no-deps`).",
-        ),
-        "python_version": attr.string(
-            doc = "The `X.Y` Python version the lock file is for. Empty: " +
-                  "read from the lock file's pip-compile or uv header.",
-        ),
-        "python_interpreter": attr.string(
-            doc = "Path or name of the interpreter to build the environment " +
-                  "with. Empty: the `RULES_TFJS_PYTHON` environment variable, " +
-                  "else the first of `pythonX.Y` and `python3` on PATH and " +
-                  "pyenv's versions that is of the locked version.",
-        ),
-        "index_url": attr.string(
-            default = "https://pypi.org/simple",
-            doc = "The package index pip installs from. Every file is still " +
-                  "checked against the lock file's hashes.",
-        ),
-    },
+    attrs = PYTHON_ENVIRONMENT_ATTRS,
     environ = [_CACHE_ENV_VAR, _PYTHON_ENV_VAR],
 )
 
@@ -331,7 +343,7 @@ file with `npm ci --ignore-scripts`. Re-run when the lock file changes.
 )
 
 def rules_tfjs_dependencies(
-        name = "rules_tfjs_python",
+        name = PYTHON_REPOSITORY,
         requirements_lock = _DEFAULT_LOCK,
         register_toolchain = True,
         **kwargs):
@@ -354,7 +366,7 @@ def rules_tfjs_dependencies(
     )
 
     # tfjs_model_test's runner finds its npm packages under this name.
-    tfjs_node_modules(name = "rules_tfjs_node")
+    tfjs_node_modules(name = NODE_REPOSITORY)
     if register_toolchain:
-        tfjs_toolchains(name = name + "_toolchains", python_repository = name)
+        tfjs_toolchains(name = toolchains_repository(name), python_repository = name)
         native.register_toolchains("@{}_toolchains//:all".format(name))
