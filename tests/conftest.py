@@ -109,6 +109,12 @@ def reported_passed(result: subprocess.CompletedProcess, label: str) -> bool:
     return re.search(pattern, result.stdout + result.stderr, re.MULTILINE) is not None
 
 
+def read_test_log(bazel: Bazel, label: str) -> str:
+    """What the last `bazel test` of label printed."""
+    package, name = label.removeprefix("//").split(":")
+    return (bazel.workspace / "bazel-testlogs" / package / name / "test.log").read_text()
+
+
 def copy_workspace(destination: Path) -> Path:
     """Copies the working tree (tracked and untracked, not ignored files), as a new checkout."""
     files = (

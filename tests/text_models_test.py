@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import reported_passed
+from conftest import read_test_log, reported_passed
 
 TEXT_TESTS = {
     "//examples/text_classifier:text_classifier_tfjs_test": {
@@ -65,16 +65,11 @@ tfjs_model_test(
 """
 
 
-def _test_log(bazel, label):
-    package, name = label.removeprefix("//").split(":")
-    return (bazel.workspace / "bazel-testlogs" / package / name / "test.log").read_text()
-
-
 def test_table_models_pass_with_string_inputs_in_node_and_chromium(bazel):
     result = bazel("test", *TEXT_TESTS)
     for label, signatures in TEXT_TESTS.items():
         assert reported_passed(result, label), label
-        log = _test_log(bazel, label)
+        log = read_test_log(bazel, label)
         for environment in ENVIRONMENTS:
             for signature, outputs in signatures.items():
                 for output in outputs:
@@ -117,7 +112,7 @@ def test_a_table_model_without_its_initializer_fails_saying_the_table_is_unfille
     scratch_package.write("BUILD.bazel", UNFILLED_BUILD)
     result = bazel("test", f"{scratch_package.label}:unfilled_test", check=False)
     assert result.returncode == 3, result.stderr[-3000:]  # built, and the test failed
-    log = _test_log(bazel, f"{scratch_package.label}:unfilled_test")
+    log = read_test_log(bazel, f"{scratch_package.label}:unfilled_test")
     for environment in ("node cpu", "node wasm"):
         assert (
             f"FAIL {environment:15} canonicalize   *              TF.js failed: lookup tables "

@@ -3,7 +3,7 @@
 import subprocess
 
 import pytest
-from conftest import WORKSPACE
+from conftest import WORKSPACE, read_test_log
 
 PERTURBED_BZL = '''
 load("//rules_tfjs:defs.bzl", "TfjsModelInfo")
@@ -55,14 +55,9 @@ tfjs_model_test(
 """
 
 
-def _test_log(bazel, label):
-    package, name = label.removeprefix("//").split(":")
-    return (bazel.workspace / "bazel-testlogs" / package / name / "test.log").read_text()
-
-
 def test_every_tfjs_model_test_in_the_workspace_passes(bazel):
     bazel("test", "//...")
-    wake = _test_log(bazel, "//models:wake_tfjs_test")
+    wake = read_test_log(bazel, "//models:wake_tfjs_test")
     for environment in ("node cpu", "node wasm", "chromium cpu", "chromium wasm"):
         for row in (
             "filter         features",
@@ -82,7 +77,7 @@ def test_a_browser_test_without_chromium_fails_and_says_why(bazel):
         check=False,
     )
     assert result.returncode == 3, result.stderr[-3000:]
-    log = _test_log(bazel, "//examples/checked_in:colour_namer_tfjs_test")
+    log = read_test_log(bazel, "//examples/checked_in:colour_namer_tfjs_test")
     assert (
         "Chromium not found at /nonexistent/chromium (CHROMIUM_BIN): point CHROMIUM_BIN at a "
         "Chromium binary, or leave it unset to use the pinned @sparticuz/chromium" in log
@@ -105,12 +100,12 @@ def test_browser_tests_pass_with_no_system_chromium_visible(bazel):
         check=False,
     )
     assert control.returncode == 3, control.stderr[-3000:]
-    assert "Chromium at /usr/bin/chromium (CHROMIUM_BIN) did not start" in _test_log(
+    assert "Chromium at /usr/bin/chromium (CHROMIUM_BIN) did not start" in read_test_log(
         bazel, "//models:wake_tfjs_test"
     )
 
     bazel("test", *hidden, "--nocache_test_results", "//models/...")
-    log = _test_log(bazel, "//models:wake_tfjs_test")
+    log = read_test_log(bazel, "//models:wake_tfjs_test")
     assert "chromium: pinned @sparticuz/chromium 153.0.0, 153.0." in log
     assert "ok   chromium wasm   encode×8       state" in log
     assert "24 passed, 0 failed" in log
@@ -121,7 +116,7 @@ def test_a_perturbed_weight_is_reported_not_swallowed(bazel, scratch_package):
     scratch_package.write("BUILD.bazel", PERTURBED_BUILD)
     result = bazel("test", f"{scratch_package.label}:perturbed_test", check=False)
     assert result.returncode == 3, result.stderr[-3000:]  # Bazel's "build OK, tests failed"
-    log = _test_log(bazel, f"{scratch_package.label}:perturbed_test")
+    log = read_test_log(bazel, f"{scratch_package.label}:perturbed_test")
     assert "FAIL node cpu        encode         encoding       max abs 2.2e-1" in log
     assert "FAIL node wasm       encode         encoding       max abs 2.2e-1" in log
     assert "worst at [0,0]: TF.js 0.716" in log and "allowed 0.0001 + 0.001·|TensorFlow|" in log
