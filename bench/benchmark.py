@@ -34,12 +34,14 @@ from pathlib import Path
 
 WORKSPACE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(WORKSPACE / "tools"))
+sys.path.insert(0, str(WORKSPACE / "dev"))
 # The in-process measurements share this process's stderr with the report.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(WORKSPACE / "models"))
 
 import tensorflow as tf  # noqa: E402
 import tfjs_converter  # noqa: E402, F401 - before TensorFlow: keeps TF-DF's banner off
+from bazel_harness import Bazel, executed  # noqa: E402
 from tfjs_converter.convert import convert_saved_model  # noqa: E402
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions  # noqa: E402
 
@@ -224,17 +226,8 @@ class BenchWorkspace:
         self, *arguments: str, output_base: Path | None = None, env: dict[str, str] | None = None
     ) -> tuple[float, subprocess.CompletedProcess]:
         started = time.monotonic()
-        output_base = output_base or self.output_base
-        result = subprocess.run(
-            [str(WORKSPACE / "tools" / "bazel"), f"--output_base={output_base}", *arguments],
-            cwd=self.root,
-            env={**os.environ, **(env or {})},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"bazel {' '.join(arguments)} failed:\n{result.stderr[-4000:]}")
+        bazel = Bazel(self.root, output_base or self.output_base, env)
+        result = bazel(*arguments)
         return time.monotonic() - started, result
 
     def build(self, *targets: str, flags: tuple[str, ...] = ()) -> float:
@@ -285,28 +278,15 @@ class BenchWorkspace:
         finally:
             self.bazel("clean", "--expunge", output_base=output_base, env=env)
 
-    def converter_processes(self, log: Path) -> int:
+    @staticmethod
+    def converter_processes(log: Path) -> int:
         """TfjsConvert spawns that ran rather than coming from a cache."""
-        text, decoder, position, count = log.read_text(), json.JSONDecoder(), 0, 0
-        while position < len(text):
-            if text[position].isspace():
-                position += 1
-                continue
-            spawn, position = decoder.raw_decode(text, position)
-            count += spawn["mnemonic"] == "TfjsConvert" and not spawn.get("remoteCacheHit")
-        return count
+        return executed(log).get("TfjsConvert", 0)
 
     @staticmethod
     def executed_actions(log: Path) -> int:
         """Spawns of any mnemonic that ran rather than coming from a cache."""
-        text, decoder, position, count = log.read_text(), json.JSONDecoder(), 0, 0
-        while position < len(text):
-            if text[position].isspace():
-                position += 1
-                continue
-            spawn, position = decoder.raw_decode(text, position)
-            count += not spawn.get("remoteCacheHit")
-        return count
+        return sum(executed(log).values())
 
 
 @dataclass

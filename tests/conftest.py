@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,11 +13,12 @@ from pathlib import Path
 import pytest
 
 WORKSPACE = Path(__file__).resolve().parents[1]
-BAZEL_WRAPPER = WORKSPACE / "tools" / "bazel"
 sys.path.insert(0, str(WORKSPACE / "tools"))
+sys.path.insert(0, str(WORKSPACE / "dev"))
 
 # Before any test module imports tensorflowjs: keeps TF-DF's banner away.
 import tfjs_converter  # noqa: E402, F401
+from bazel_harness import Bazel, executed, spawns  # noqa: E402, F401 - for the tests
 
 WAKE_SIGNATURES = ("filter", "encode", "detect")
 BUILT_TARGETS = ("//models:wake_tfjs", "//examples/...")
@@ -38,69 +37,6 @@ OUTPUT_DIRS = (
     "models/wake_tfjs.report.json",
     "models/wake_tfjs.report.md",
 )
-
-
-class Bazel:
-    """Runs Bazel in a workspace through tools/bazel; every call is a real Bazel command."""
-
-    def __init__(
-        self,
-        workspace: Path,
-        output_base: Path | None = None,
-        env: dict[str, str] | None = None,
-    ) -> None:
-        self.workspace = workspace
-        self.output_base = output_base
-        self.startup_options = [f"--output_base={output_base}"] if output_base else []
-        self.env = {**os.environ, **(env or {})}
-
-    def with_env(self, env: dict[str, str]) -> Bazel:
-        """The same workspace and output base, with more environment variables."""
-        return Bazel(self.workspace, self.output_base, {**self.env, **env})
-
-    def command(self, command: str, *arguments: str) -> list[str]:
-        # A checkout's own wrapper writes that checkout's .bazelrc.offline.
-        own_wrapper = self.workspace / "tools" / "bazel"
-        return [
-            str(own_wrapper if own_wrapper.exists() else BAZEL_WRAPPER),
-            *self.startup_options,
-            command,
-            *(["--color=no", "--curses=no"] if command not in ("shutdown", "info") else []),
-            *arguments,
-        ]
-
-    def __call__(
-        self, command: str, *arguments: str, check: bool = True
-    ) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            self.command(command, *arguments),
-            cwd=self.workspace,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"bazel {command} {' '.join(arguments)} failed:\n{result.stderr[-6000:]}")
-        return result
-
-    def start(self, command: str, *arguments: str) -> subprocess.Popen:
-        """Starts a command without waiting for it."""
-        return subprocess.Popen(
-            self.command(command, *arguments),
-            cwd=self.workspace,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    @property
-    def bin(self) -> Path:
-        return self.workspace / "bazel-bin"
-
-    def shutdown(self) -> None:
-        self("shutdown", check=False)
 
 
 def reported_passed(result: subprocess.CompletedProcess, label: str) -> bool:
@@ -134,27 +70,6 @@ def copy_workspace(destination: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     return destination
-
-
-def spawns(execution_log: Path) -> list[dict]:
-    """The spawns of a --execution_log_json_file (a stream of JSON objects)."""
-    text, decoder, position, result = execution_log.read_text(), json.JSONDecoder(), 0, []
-    while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if position == len(text):
-            return result
-        spawn, position = decoder.raw_decode(text, position)
-        result.append(spawn)
-
-
-def executed(execution_log: Path) -> dict[str, int]:
-    """Mnemonic -> number of spawns that ran (not served by a cache)."""
-    counts: dict[str, int] = {}
-    for spawn in spawns(execution_log):
-        if not spawn.get("remoteCacheHit"):
-            counts[spawn["mnemonic"]] = counts.get(spawn["mnemonic"], 0) + 1
-    return counts
 
 
 def output_digests(bin_dir: Path) -> dict[str, str]:

@@ -1,0 +1,106 @@
+"""Real Bazel, driven from Python: what the tests and the benchmark share.
+
+`Bazel` runs commands in a workspace through its tools/bazel; `spawns` and
+`executed` read a `--execution_log_json_file`, to count what ran and what a
+cache served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BAZEL_WRAPPER = ROOT / "tools" / "bazel"
+
+
+class BazelError(AssertionError):
+    """A Bazel command failed (an AssertionError, so a test reports it as a failure)."""
+
+
+class Bazel:
+    """Runs Bazel in a workspace through tools/bazel; every call is a real Bazel command."""
+
+    def __init__(
+        self,
+        workspace: Path,
+        output_base: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.output_base = output_base
+        self.startup_options = [f"--output_base={output_base}"] if output_base else []
+        self.env = {**os.environ, **(env or {})}
+
+    def with_env(self, env: dict[str, str]) -> Bazel:
+        """The same workspace and output base, with more environment variables."""
+        return Bazel(self.workspace, self.output_base, {**self.env, **env})
+
+    def command(self, command: str, *arguments: str) -> list[str]:
+        # A checkout's own wrapper writes that checkout's .bazelrc.offline.
+        own_wrapper = self.workspace / "tools" / "bazel"
+        return [
+            str(own_wrapper if own_wrapper.exists() else BAZEL_WRAPPER),
+            *self.startup_options,
+            command,
+            *(["--color=no", "--curses=no"] if command not in ("shutdown", "info") else []),
+            *arguments,
+        ]
+
+    def __call__(
+        self, command: str, *arguments: str, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            self.command(command, *arguments),
+            cwd=self.workspace,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise BazelError(
+                f"bazel {command} {' '.join(arguments)} failed:\n{result.stderr[-6000:]}"
+            )
+        return result
+
+    def start(self, command: str, *arguments: str) -> subprocess.Popen:
+        """Starts a command without waiting for it."""
+        return subprocess.Popen(
+            self.command(command, *arguments),
+            cwd=self.workspace,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    @property
+    def bin(self) -> Path:
+        return self.workspace / "bazel-bin"
+
+    def shutdown(self) -> None:
+        self("shutdown", check=False)
+
+
+def spawns(execution_log: Path) -> list[dict]:
+    """The spawns of a --execution_log_json_file (a stream of JSON objects)."""
+    text, decoder, position, result = execution_log.read_text(), json.JSONDecoder(), 0, []
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position == len(text):
+            return result
+        spawn, position = decoder.raw_decode(text, position)
+        result.append(spawn)
+
+
+def executed(execution_log: Path) -> dict[str, int]:
+    """Mnemonic -> number of spawns that ran (not served by a cache)."""
+    counts: dict[str, int] = {}
+    for spawn in spawns(execution_log):
+        if not spawn.get("remoteCacheHit"):
+            counts[spawn["mnemonic"]] = counts.get(spawn["mnemonic"], 0) + 1
+    return counts
