@@ -18,7 +18,8 @@ import pytest
 from bazel7_test import _in_chroot, chroot  # noqa: F401 - the chroot fixture
 from conftest import WORKSPACE, Bazel, reported_passed
 
-E2E_FILES = ("BUILD.bazel", "export_scorer.py", ".bazelversion")
+# e2e/ is copied whole but for how it gets rules_tfjs (and its Bazel settings).
+E2E_OWN_FILES = ("WORKSPACE", "WORKSPACE.bzlmod", "MODULE.bazel", ".bazelrc")
 WORKSPACE_FILE = """workspace(name = "rules_tfjs_e2e")
 
 load("@bazel_tools//tools/build_defs/repo:http.bzl", "http_archive")
@@ -75,9 +76,11 @@ def release() -> dict[str, str]:
 def _outside_workspace(release: dict[str, str], name: str) -> Path:
     """e2e/'s sources in a new directory, with rules_tfjs from the archive."""
     workspace = Path(release["directory"]) / name
-    workspace.mkdir(parents=True)
-    for file in E2E_FILES:
-        shutil.copy2(WORKSPACE / "e2e" / file, workspace / file)
+    shutil.copytree(
+        WORKSPACE / "e2e",
+        workspace,
+        ignore=lambda _, names: [n for n in names if n in E2E_OWN_FILES or n.startswith("bazel-")],
+    )
     (workspace / "WORKSPACE").write_text(WORKSPACE_FILE.format(**release))
     (workspace / "WORKSPACE.bzlmod").write_text("")
     (workspace / "MODULE.bazel").write_text(MODULE_FILE.format(**release))
