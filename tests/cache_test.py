@@ -98,7 +98,7 @@ def _served_to_another_machine(uploader, downloader, cache_flag, log):
     assert ran == {}, "ran instead of being served by the cache"
     hits = [s["mnemonic"] for s in spawns(log) if s["remoteCacheHit"]]
     assert {m: hits.count(m) for m in TESTED} == TESTED
-    assert "3 tests pass" in result.stdout + result.stderr
+    assert "5 tests pass" in result.stdout + result.stderr
     assert output_digests(downloader.bin) == output_digests(uploader.bin)
 
 
@@ -221,7 +221,8 @@ def test_changing_the_lock_file_recreates_the_environment_and_reruns_everything(
     cache = tmp_path / "environment_cache"
     changed = second_checkout.with_env({"RULES_TFJS_CACHE": str(cache)})
     try:
-        assert _rebuild(changed, tmp_path) == CONVERSIONS
+        # And the new environment is checked against its manifest, once.
+        assert _rebuild(changed, tmp_path) == {**CONVERSIONS, "TfjsCheckEnvironment": 1}
         assert len(list(cache.iterdir())) == 1
     finally:
         edits.restore()
