@@ -11,8 +11,8 @@ import sys
 from conftest import WORKSPACE
 
 sys.path.insert(0, str(WORKSPACE / "dev"))
-import gen_docs  # noqa: E402
-from tfjs_converter.options import QUANTIZATIONS  # noqa: E402
+import gen_docs
+from tfjs_converter.options import QUANTIZATIONS
 
 
 def test_the_rule_accepts_exactly_the_converters_quantizations_and_none():
