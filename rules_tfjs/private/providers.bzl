@@ -27,3 +27,23 @@ TfjsModelInfo = provider(
         "report_markdown": "File: report.md, the same report for reading.",
     },
 )
+
+def requested_signatures(model, requested):
+    """The signatures a rule asked of a model: all of them if it named none.
+
+    Args:
+      model: a target with TfjsModelInfo.
+      requested: list of str, the rule's `signatures` attribute.
+
+    Returns:
+      list of str. Fails, listing the model's signatures, on one it lacks.
+    """
+    available = list(model[TfjsModelInfo].signatures)
+    for signature in requested:
+        if signature not in available:
+            fail("signatures has '{}', which {} does not convert; it has {}.".format(
+                signature,
+                model.label,
+                ", ".join(available),
+            ))
+    return requested or available

@@ -1,6 +1,6 @@
 """The `tfjs_model_server` rule: `bazel run` serves converted models and a page that runs them."""
 
-load(":providers.bzl", "TfjsModelInfo")
+load(":providers.bzl", "TfjsModelInfo", "requested_signatures")
 load(":python.bzl", "TOOLCHAIN_TYPE")
 
 _LAUNCHER = """#!/usr/bin/env bash
@@ -62,15 +62,7 @@ def _tfjs_files(node_modules):
 
 def _tfjs_model_server_impl(ctx):
     model = ctx.attr.model[TfjsModelInfo]
-    available = list(model.signatures)
-    signatures = ctx.attr.signatures or available
-    for signature in signatures:
-        if signature not in model.signatures:
-            fail("signatures has '{}', which {} does not convert; it has {}.".format(
-                signature,
-                ctx.attr.model.label,
-                ", ".join(available),
-            ))
+    signatures = requested_signatures(ctx.attr.model, ctx.attr.signatures)
 
     page = {f.basename: f for f in ctx.files._page}
     run_models = [f for f in ctx.files._runner if f.basename == "run_models.js"][0]

@@ -1,6 +1,6 @@
 """The `tfjs_model_test` rule: converted models, run in TF.js, match TensorFlow."""
 
-load(":providers.bzl", "TfjsModelInfo")
+load(":providers.bzl", "TfjsModelInfo", "requested_signatures")
 load(":python.bzl", "TOOLCHAIN_TYPE", "WORKER_REQUIREMENTS", "python_action")
 
 NODE_BACKENDS = ["cpu", "wasm"]
@@ -58,15 +58,7 @@ def _node_modules_directory(files):
 
 def _tfjs_model_test_impl(ctx):
     model = ctx.attr.model[TfjsModelInfo]
-    available = list(model.signatures)
-    signatures = ctx.attr.signatures or available
-    for signature in signatures:
-        if signature not in model.signatures:
-            fail("signatures has '{}', which {} does not convert; it has {}.".format(
-                signature,
-                ctx.attr.model.label,
-                ", ".join(available),
-            ))
+    signatures = requested_signatures(ctx.attr.model, ctx.attr.signatures)
     _check_backends(ctx)
     atol = _tolerance("atol", ctx.attr.atol)
     rtol = _tolerance("rtol", ctx.attr.rtol)
