@@ -16,6 +16,7 @@ from conftest import BUILT_TARGETS, TESTED_TARGETS, executed, output_digests, sp
 CONVERSIONS = {"TfjsConvert": 5, "TfjsSavedModel": 4, "TfjsReference": 4}
 # What TESTED_TARGETS add: the wake test's reference.
 TESTED = {"TfjsConvert": 5, "TfjsSavedModel": 4, "TfjsReference": 5, "TfjsCheckEnvironment": 1}
+MODEL_TESTS = 5
 NGINX_CONFIG = """
 daemon on;
 pid {root}/nginx.pid;
@@ -92,13 +93,14 @@ def _served_to_another_machine(uploader, downloader, cache_flag, log):
     uploader("test", *flags, *TESTED_TARGETS)
     result = downloader("test", *flags, f"--execution_log_json_file={log}", *TESTED_TARGETS)
 
-    # Test results are not shared across machines yet (open: some input of
-    # the test actions differs between output bases); every build action is.
-    ran = {m: n for m, n in executed(log).items() if m != "TestRunner"}
-    assert ran == {}, "ran instead of being served by the cache"
+    # Test results too: the test actions' inputs (npm packages included) are
+    # the same on both machines.
+    assert executed(log) == {}, "ran instead of being served by the cache"
     hits = [s["mnemonic"] for s in spawns(log) if s["remoteCacheHit"]]
     assert {m: hits.count(m) for m in TESTED} == TESTED
-    assert "5 tests pass" in result.stdout + result.stderr
+    assert hits.count("TestRunner") == MODEL_TESTS
+    output = result.stdout + result.stderr
+    assert output.count("(cached) PASSED") == MODEL_TESTS, output[-3000:]
     assert output_digests(downloader.bin) == output_digests(uploader.bin)
 
 

@@ -1,9 +1,24 @@
 """tfjs_model_test: TF.js in Node and headless Chromium against TensorFlow, and that it can fail."""
 
 import subprocess
+import xml.etree.ElementTree as ElementTree
 
 import pytest
 from conftest import WORKSPACE, read_test_log
+
+
+def read_test_cases(bazel, label: str) -> dict[tuple[str, str], str | None]:
+    """(environment, case) -> failure message (None: passed), from the test's own JUnit XML."""
+    package, name = label.removeprefix("//").split(":")
+    tree = ElementTree.parse(bazel.workspace / "bazel-testlogs" / package / name / "test.xml")
+    cases = {}
+    for case in tree.iter("testcase"):
+        failure = case.find("failure")
+        cases[case.get("classname"), case.get("name")] = (
+            None if failure is None else failure.get("message")
+        )
+    return cases
+
 
 PERTURBED_BZL = '''
 load("//rules_tfjs:defs.bzl", "TfjsModelInfo")
@@ -67,6 +82,9 @@ def test_every_tfjs_model_test_in_the_workspace_passes(bazel):
         ):
             assert f"ok   {environment:15} {row}" in wake, (environment, row)
     assert "24 passed, 0 failed" in wake
+    cases = read_test_cases(bazel, "//models:wake_tfjs_test")
+    assert len(cases) == 24 and set(cases.values()) == {None}
+    assert ("chromium wasm", "encode×8 state") in cases
 
 
 def test_a_browser_test_without_chromium_fails_and_says_why(bazel):
@@ -121,6 +139,10 @@ def test_a_perturbed_weight_is_reported_not_swallowed(bazel, scratch_package):
     assert "FAIL node wasm       encode         encoding       max abs 2.2e-1" in log
     assert "worst at [0,0]: TF.js 0.716" in log and "allowed 0.0001 + 0.001·|TensorFlow|" in log
     assert "2 passed, 2 failed" in log
+    cases = read_test_cases(bazel, f"{scratch_package.label}:perturbed_test")
+    assert cases["node cpu", "encode encoding"].startswith("FAIL node cpu")
+    assert "max abs 2.2e-1" in cases["node wasm", "encode encoding"]
+    assert len(cases) == 4
 
 
 TEST_RULE = """
@@ -179,9 +201,9 @@ def test_feedback_naming_an_unknown_output_fails_the_build_listing_the_keys(baze
     )
 
 
-def test_the_comparison_unit_tests_pass():
+def test_the_runner_unit_tests_pass():
     result = subprocess.run(
-        ["node", "--test", "compare_test.js"],
+        ["node", "--test", "compare_test.js", "junit_test.js"],
         cwd=WORKSPACE / "tools" / "tfjs_runner",
         capture_output=True,
         text=True,
@@ -189,3 +211,4 @@ def test_the_comparison_unit_tests_pass():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout
+    assert "# pass 9" in result.stdout

@@ -134,7 +134,8 @@ A mismatch is printed with the signature, output, largest absolute and
 relative differences and the worst element's index and values. String
 inputs are generated from the model's own vocabulary (its lookup tables'
 string keys) with one unknown word last, or from fixed words; string outputs
-must be equal, and a mismatch names the first differing element.
+must be equal, and a mismatch names the first differing element. Every
+comparison is also a test case in the test's JUnit XML (`test.xml`).
 
 Needs Node.js 18+ and npm on PATH (for `@rules_tfjs_node`). The browser is
 the headless Chromium of the npm package `@sparticuz/chromium`, pinned in the

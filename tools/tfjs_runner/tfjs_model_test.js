@@ -16,6 +16,7 @@
 const fs = require('fs');
 const path = require('path');
 const { compareRun, formatRow } = require('./compare.js');
+const { junitXml } = require('./junit.js');
 const { runJob, requireBackend, EXECUTE_ASYNC_ADVISORY } = require('./run_models.js');
 
 const NODE_BACKENDS = ['cpu', 'wasm'];
@@ -101,15 +102,18 @@ async function main() {
   }
 
   console.log(`${config.label}: TF.js against TensorFlow, allowed |difference| <= ${tolerance.atol} + ${tolerance.rtol}·|TensorFlow|`);
-  let passed = 0;
-  let failed = 0;
+  const cases = [];
   for (const [environment, run] of runs) {
     for (const row of compareRun(run, reference, tolerance)) {
-      console.log(formatRow(environment, row, tolerance));
-      if (row.ok && !row.problem) passed++;
-      else failed++;
+      const text = formatRow(environment, row, tolerance);
+      console.log(text);
+      const name = `${row.steps ? `${row.signature}×${row.steps}` : row.signature} ${row.output}`;
+      cases.push({ environment, name, ok: row.ok && !row.problem, text });
     }
   }
+  const passed = cases.filter((c) => c.ok).length;
+  const failed = cases.length - passed;
+  if (process.env.XML_OUTPUT_FILE) fs.writeFileSync(process.env.XML_OUTPUT_FILE, junitXml(config.label, cases));
   console.log(`node ${nodeSeconds.toFixed(1)} s${config.browser ? `, chromium ${browserSeconds.toFixed(1)} s` : ''}`);
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 && passed > 0 ? 0 : 1;
