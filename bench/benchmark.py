@@ -12,9 +12,14 @@ it measures, on this machine and in this run:
 3. a rebuild after changing one signature's option, with the worker warm;
 4. `bazel clean` and a rebuild with a disk cache: converter processes run;
 5. the in-process limit: the same pipeline timed in a warm Python process;
+6. another user's first build with the warm disk cache (new HOME, output base
+   and server);
+7. the environment: its size, its creation (pip's download cache warm, and
+   from nothing), and a fresh server's loading and analysis of `wake`;
 
-and the peak RSS of the converter worker. It writes bench/RESULTS.md and
-ends by printing one `name: value` line per ratio.
+and the peak RSS of the converter worker. The cold build of `wake` is
+profiled, so RESULTS.md shows where its time goes. It writes bench/RESULTS.md
+and ends by printing one `name: value` line per figure.
 """
 
 from __future__ import annotations
@@ -233,11 +238,19 @@ class BenchWorkspace:
     def build(self, *targets: str, flags: tuple[str, ...] = ()) -> float:
         return self.bazel("build", *flags, *[f"//:{t}" for t in targets])[0]
 
-    def cold_build(self, *targets: str) -> float:
+    def cold_build(self, *targets: str, flags: tuple[str, ...] = ()) -> float:
         """A fresh server (no warm worker) and nothing cached."""
         self.bazel("clean")
         self.bazel("shutdown")
-        return self.build(*targets)
+        return self.build(*targets, flags=flags)
+
+    def fresh_server_analysis(self, target: str, profile: Path) -> float:
+        """Loading and analysis of target by a new server, its outputs up to date on disk."""
+        self.build(target)
+        self.bazel("shutdown")
+        self.build(target, flags=(f"--profile={profile}",))
+        phases = profile_phases(profile)
+        return sum(phases[phase] for phase in ANALYSIS_PHASES)
 
     def clean_build(self, *targets: str) -> float:
         """Nothing cached, but the server (its analysis and digests) kept; workers die."""
@@ -305,26 +318,56 @@ class Row:
         return self.cold_s / self.cli_s
 
 
-def environment_size(venv: Path) -> tuple[int, int, int]:
-    """Bytes, files, and files outside __pycache__ of the converter environment."""
-    total_bytes, files, outside_pycache = 0, 0, 0
-    for directory, _, names in os.walk(venv):
+# Loading (target patterns, then packages) and analysis, as Bazel's profile names them.
+ANALYSIS_PHASES = ("Evaluate target patterns", "Load and analyze dependencies")
+
+
+def profile_phases(profile: Path) -> dict[str, float]:
+    """Seconds of each build phase in a Bazel JSON trace profile."""
+    trace = json.loads(profile.read_text())
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    markers = sorted((e["ts"], e["name"]) for e in events if e.get("cat") == "build phase marker")
+    end = max(e["ts"] + e.get("dur", 0) for e in events if "ts" in e)
+    bounds = [*(ts for ts, _ in markers[1:]), end]
+    return {name: (stop - ts) / 1e6 for (ts, name), stop in zip(markers, bounds, strict=True)}
+
+
+def profile_critical_path(profile: Path) -> list[tuple[str, float]]:
+    """(action, seconds) along the build's critical path, in order."""
+    trace = json.loads(profile.read_text())
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    path = sorted(
+        (e["ts"], e["name"].removeprefix("action '").removesuffix("'"), e.get("dur", 0) / 1e6)
+        for e in events
+        if e.get("cat") == "critical path component"
+    )
+    return [(name, seconds) for _, name, seconds in path]
+
+
+def environment_size(environment: Path) -> tuple[int, int]:
+    """Bytes and files of the converter environment."""
+    total_bytes, files = 0, 0
+    for directory, _, names in os.walk(environment):
         for name in names:
             total_bytes += os.lstat(os.path.join(directory, name)).st_size
             files += 1
-            outside_pycache += "__pycache__" not in Path(directory).parts
-    return total_bytes, files, outside_pycache
+    return total_bytes, files
 
 
-def environment_creation(workspace: BenchWorkspace, scratch: Path) -> float:
-    """Seconds to create the environment with no rules_tfjs cache (pip's kept)."""
+def environment_creation(workspace: BenchWorkspace, scratch: Path, pip_cache: bool) -> float:
+    """Seconds to create the environment with no rules_tfjs cache.
+
+    pip_cache: keep pip's download cache (under HOME); without it, everything
+    is downloaded from the package index.
+    """
     output_base = scratch / "create_output_base"
+    home = {} if pip_cache else {"HOME": str(scratch / "empty_home"), "XDG_CACHE_HOME": ""}
     started = time.monotonic()
     subprocess.run(
         [str(WORKSPACE / "tools" / "bazel"), f"--output_base={output_base}",
          "build", "@rules_tfjs_python//:python"],
         cwd=workspace.root, capture_output=True, check=True,
-        env={**os.environ, "RULES_TFJS_CACHE": str(scratch / "create_cache")},
+        env={**os.environ, "RULES_TFJS_CACHE": str(scratch / "create_cache"), **home},
     )  # fmt: skip
     elapsed = time.monotonic() - started
     subprocess.run(
@@ -332,6 +375,7 @@ def environment_creation(workspace: BenchWorkspace, scratch: Path) -> float:
         cwd=workspace.root, capture_output=True, check=False,
     )  # fmt: skip
     shutil.rmtree(scratch / "create_cache", ignore_errors=True)
+    shutil.rmtree(scratch / "empty_home", ignore_errors=True)
     return elapsed
 
 
@@ -376,7 +420,7 @@ def measure(
 ) -> Row:
     saved_model = models / name
     cli_s, cli_rss = cli(saved_model, signatures, scratch / f"cli_{target}")
-    cold_s = workspace.cold_build(target)
+    cold_s = workspace.cold_build(target, flags=(f"--profile={scratch / f'cold_{target}.json'}",))
     worker_rss = workspace.worker_peak_rss()
     clean_s = workspace.clean_build(target)
     in_process_s = in_process(saved_model, signatures, scratch / f"in_process_{target}")
@@ -421,10 +465,11 @@ def main() -> int:
             workspace.add_target(f"split_{head}", "heads", [head])
         workspace.write()
         environment_s = workspace.bazel("build", "@rules_tfjs_python//:python")[0]
-        env_bytes, env_files, env_files_outside_pycache = environment_size(
-            workspace.output_base / "external" / "rules_tfjs_python" / "venv"
+        env_bytes, env_files = environment_size(
+            workspace.output_base / "external" / "rules_tfjs_python" / "env"
         )
-        env_create_s = environment_creation(workspace, scratch)
+        env_create_s = environment_creation(workspace, scratch, pip_cache=True)
+        env_create_from_nothing_s = environment_creation(workspace, scratch, pip_cache=False)
 
         print("measuring", file=sys.stderr)
         rows = [
@@ -472,6 +517,35 @@ def main() -> int:
         )
         fresh_home_actions = workspace.executed_actions(fresh_log)
 
+        # 7: a new server's loading and analysis, outputs up to date.
+        analysis_s = workspace.fresh_server_analysis("wake", scratch / "analysis.json")
+        cold_wake = scratch / "cold_wake.json"
+        cold_phases, cold_path = profile_phases(cold_wake), profile_critical_path(cold_wake)
+
+        wake = rows[0]
+        ratios = {
+            "env_bytes": f"{env_bytes:.3g}",
+            "env_files": env_files,
+            "env_create_s": env_create_s,
+            "env_create_from_nothing_s": env_create_from_nothing_s,
+            "fresh_server_analysis_s": analysis_s,
+            "cold_over_cli_wake": wake.cold_over_cli,
+            "cold_over_cli_heads_1": rows[2].cold_over_cli,
+            "cold_over_cli_heads_8": rows[5].cold_over_cli,
+            "clean_over_cli_wake": wake.clean_warm_server_s / wake.cli_s,
+            "cold_over_cli_mobilenet": rows[1].cold_over_cli,
+            "warm_over_inprocess": warm_s / warm_in_process_s,
+            "warm_seconds": warm_s,
+            "warm_target_seconds": 1.5 * warm_in_process_s + 1.0,
+            "cache_hit_converter_processes": cache_processes,
+            "fresh_home_cached_build_s": fresh_home_s,
+            "fresh_home_executed_actions": fresh_home_actions,
+            "fresh_home_cached_build_over_cold": fresh_home_s / wake.cold_s,
+            "rss_over_cli": max(r.worker_rss_mb / r.cli_rss_mb for r in rows[:2]),
+            "split_over_single_action_4_signatures": split_cold_s / rows[4].cold_s,
+        }
+        for count, row in zip((2, 4), rows[3:5], strict=True):
+            ratios[f"cold_over_cli_heads_{count}"] = row.cold_over_cli
         write_results(
             args.results,
             rows,
@@ -484,36 +558,18 @@ def main() -> int:
             environment=environment_s,
             env_bytes=env_bytes,
             env_files=env_files,
-            env_files_outside_pycache=env_files_outside_pycache,
             env_create_s=env_create_s,
+            env_create_from_nothing_s=env_create_from_nothing_s,
+            analysis_s=analysis_s,
+            cold_phases="\n".join(f"| {n} | {t:.1f} s |" for n, t in cold_phases.items()),
+            cold_path="\n".join(f"| {n} | {t:.1f} s |" for n, t in cold_path),
             fresh_home=fresh_home_s,
             fresh_home_actions=fresh_home_actions,
             fresh_home_over_cold=fresh_home_s / rows[0].cold_s,
+            figures=ratios,
         )
-        wake = rows[0]
-        ratios = {
-            "env_bytes": f"{env_bytes:.3g}",
-            "env_files": env_files,
-            "env_files_outside_pycache": env_files_outside_pycache,
-            "env_create_s": env_create_s,
-            "cold_build_over_cli": wake.cold_over_cli,
-            "cold_build_over_cli_mobilenet": rows[1].cold_over_cli,
-            "clean_build_warm_server_over_cli": wake.clean_warm_server_s / wake.cli_s,
-            "warm_over_inprocess": warm_s / warm_in_process_s,
-            "warm_seconds": warm_s,
-            "warm_target_seconds": 1.5 * warm_in_process_s + 1.0,
-            "cache_hit_converter_processes": cache_processes,
-            "fresh_home_cached_build_s": fresh_home_s,
-            "fresh_home_executed_actions": fresh_home_actions,
-            "fresh_home_cached_build_over_cold": fresh_home_s / wake.cold_s,
-            "rss_over_cli": max(r.worker_rss_mb / r.cli_rss_mb for r in rows[:2]),
-            "split_over_single_action_4_signatures": split_cold_s / rows[4].cold_s,
-        }
-        for count, row in zip((1, 2, 4, 8), rows[2:], strict=True):
-            ratios[f"scaling_{count}_cold_build_over_cli"] = row.cold_over_cli
         print(f"results written to {args.results}", file=sys.stderr)
-        for name, value in ratios.items():
-            print(f"{name}: {value:.2f}" if isinstance(value, float) else f"{name}: {value}")
+        print(format_figures(ratios))
         return 0
     finally:
         try:
@@ -568,19 +624,45 @@ in parallel workers):
   `--disk_cache`: {cache:.1f} s; converter processes run: {cache_processes}.
 - Linking the converter environment into a new output base from the
   per-machine cache: {environment:.1f} s.
-- The environment: {env_bytes:.3g} bytes in {env_files} files
-  ({env_files_outside_pycache} outside `__pycache__`); creating it with no
-  rules_tfjs cache and pip's download cache warm: {env_create_s:.1f} s.
+- The environment: {env_bytes:.3g} bytes in {env_files} files. Creating it
+  with no rules_tfjs cache: {env_create_s:.1f} s with pip's download cache
+  warm, {env_create_from_nothing_s:.1f} s from nothing (every wheel
+  downloaded from PyPI).
+- A new server's loading and analysis of `wake`, its outputs up to date on
+  disk: {analysis_s:.2f} s.
 - Another user's first build of `wake` (new HOME, new output base and server,
   the warm disk cache): {fresh_home:.1f} s, {fresh_home_over_cold:.2f} × the
   cold build (target: at most 0.5 ×); actions executed rather than served by
   the cache: {fresh_home_actions} (target: 0).
 
+## Where the cold build of `wake` goes
+
+Bazel's profile of the cold build above: its phases, then the actions on its
+critical path (the environment's check, then the conversion, whose time
+includes starting the worker and importing TensorFlow).
+
+| phase | time |
+| --- | --- |
+{cold_phases}
+
+| critical path | time |
+| --- | --- |
+{cold_path}
+
+## Figures
+
 ```
-fresh_home_cached_build_s: {fresh_home:.1f}
-fresh_home_executed_actions: {fresh_home_actions}
+{figures}
 ```
 """
+
+
+def format_figures(figures: dict[str, float | int | str]) -> str:
+    """One `name: value` line per figure."""
+    return "\n".join(
+        f"{name}: {value:.2f}" if isinstance(value, float) else f"{name}: {value}"
+        for name, value in figures.items()
+    )
 
 
 def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
@@ -591,6 +673,7 @@ def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
         for r in rows
     )
     single = next(r for r in rows if r.workload == "heads_4")
+    figures = format_figures(numbers.pop("figures"))
     path.write_text(
         RESULTS.format(
             date=time.strftime("%Y-%m-%d"),
@@ -599,6 +682,7 @@ def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
             single_cold=single.cold_s,
             single_clean=single.clean_warm_server_s,
             warm_target=1.5 * numbers["warm_in_process"] + 1,
+            figures=figures,
             **numbers,
         )
     )

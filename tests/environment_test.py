@@ -66,11 +66,11 @@ def test_the_environment_holds_no_path_of_where_it_was_made(bazel):
 
 def test_a_changed_environment_file_fails_the_build_and_names_it(second_checkout):
     here = environment_directory(second_checkout)
-    target = here / SITE_PACKAGES / "six.py"
+    target = here / SITE_PACKAGES / "six.pyc"
     original = target.read_bytes()
     # Replaced, not written in place: the file is a hard link into the
     # machine's environment cache, which must stay intact.
-    edited = target.with_name("six.py.edited")
+    edited = target.with_name("six.pyc.edited")
     edited.write_bytes(original + b"# edited by hand\n")
     os.replace(edited, target)
     try:
@@ -83,8 +83,41 @@ def test_a_changed_environment_file_fails_the_build_and_names_it(second_checkout
 
     assert result.returncode != 0
     assert "TfjsCheckEnvironment" in result.stderr or "differs from the manifest" in result.stderr
-    assert f"changed: {SITE_PACKAGES}/six.py" in result.stderr
+    assert f"changed: {SITE_PACKAGES}/six.pyc" in result.stderr
     assert "bazel clean --expunge" in result.stderr
+
+
+def test_bazel_sees_a_small_environment_of_byte_code(bazel):
+    here = environment_directory(bazel)
+    names = python_env.read_manifest(here.parent / python_env.MANIFEST)
+    # Every file is a target Bazel loads and digests, and a symlink in each
+    # sandbox (issue 12's targets: at most 6,000 files and 1.2e9 bytes).
+    assert len(names) <= 6000
+    assert sum((here / name).stat().st_size for name in names) <= 1.2e9
+    # Byte code in place of its source; the standard library keeps its landmark.
+    stdlib = SITE_PACKAGES.removesuffix("/site-packages")
+    assert [n for n in names if n.endswith(".py")] == [f"{stdlib}/os.py"]
+    assert [n for n in names if "__pycache__" in n] == [
+        f"{stdlib}/__pycache__/os.{sys.implementation.cache_tag}.pyc"
+    ]
+    assert f"{SITE_PACKAGES}/six.pyc" in names
+    assert not [n for n in names if n.endswith((".pyi", ".h", ".c"))]
+
+
+def test_a_cache_entry_changed_after_it_was_made_is_found_by_size_or_time(tmp_path):
+    entry = tmp_path / "entry"
+    (entry / python_env.ENVIRONMENT_DIR / "lib").mkdir(parents=True)
+    module = entry / python_env.ENVIRONMENT_DIR / "lib" / "a.pyc"
+    module.write_bytes(b"one")
+    python_env.write_manifest(entry / python_env.ENVIRONMENT_DIR, entry / python_env.MANIFEST)
+    python_env.write_stat_index(entry / python_env.ENVIRONMENT_DIR, entry / python_env.STAT_INDEX)
+    assert python_env.changed_since_made(entry) == []
+
+    made = module.stat().st_mtime_ns
+    module.write_bytes(b"two")  # same size, written later
+    os.utime(module, ns=(made + 1_000_000, made + 1_000_000))
+    (module.parent / "b.pyc").write_bytes(b"")
+    assert python_env.changed_since_made(entry) == ["changed: lib/a.pyc", "added: lib/b.pyc"]
 
 
 def test_verify_names_changed_and_added_files(tmp_path):

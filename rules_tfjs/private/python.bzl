@@ -17,8 +17,8 @@ WORKER_REQUIREMENTS = {
     "supports-workers": "1",
 }
 
-# -s: no user site-packages; -B: the environment's byte code is compiled
-# already, and nothing may be written next to the sources.
+# -s: no user site-packages; -B: the environment is byte code already, and
+# nothing may be written into it (its manifest would no longer match).
 _INTERPRETER_FLAGS = ["-s", "-B"]
 
 def _entry_point(converter):

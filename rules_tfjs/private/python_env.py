@@ -21,11 +21,16 @@ locked packages installed into it:
   installed; the console scripts it writes hold the environment's absolute
   path in their shebang: they are removed, and so are their lines in the
   packages' RECORD files;
-* TensorFlow's C++ headers (half of all files) are never read at run time,
-  yet each would cost sandbox set-up time: removed;
-* byte code is compiled once, with hash-based invalidation and paths relative
-  to its directory, so it depends neither on file times nor on location;
-  without it every action would recompile TensorFlow.
+* every file is an input Bazel tracks, digests and lays out in each sandbox,
+  so what is never read at run time goes: TensorFlow's C++ headers (half of
+  all files), and the C sources, headers and type stubs packages ship for
+  compilers and type checkers;
+* byte code is compiled once, with paths relative to its directory, so it
+  depends neither on file times nor on location, and it takes the place of
+  its source (`x.py` becomes `x.pyc`): half the files, and nothing to
+  recompile. Tracebacks through the environment name file and line but do
+  not quote source lines. The standard library's landmark `os.py` stays
+  source: older interpreters find their prefix by it.
 
 The finished tree is described by a manifest, a sha256 of every file
 (`env.sha256`, in `sha256sum` format). It is built once per machine in a cache
@@ -39,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -60,6 +66,12 @@ _UNUSED_STDLIB = re.compile(
     r"__pycache__|site-packages|test|tests|idle_test|idlelib|tkinter|turtledemo|config-.*"
 )
 _HEADER_DIRS = ("tensorflow/include",)
+_BUILD_ONLY_SUFFIXES = frozenset({".c", ".cc", ".f", ".f90", ".h", ".pxd", ".pyf", ".pyi", ".pyx"})
+_PYTHON_LANDMARK = "os.py"
+# A cache entry is checked by file sizes and times when it is linked into an
+# output base (a second sha256 pass over 1 GB would double the time a new
+# output base takes); the toolchain's action checks every byte.
+STAT_INDEX = "env.stat"
 _RECORD_SCRIPT_LINE = re.compile(r"^(\.\./)+bin/[^,]*,")
 _LAUNCHER = """#!/bin/sh
 # rules_tfjs's converter environment: runs its own copy of the interpreter with
@@ -119,13 +131,31 @@ def tree_digests(root: Path) -> dict[str, str]:
     Symlinked files count by their content: Bazel's sandbox presents every
     input as a symlink.
     """
-    digests = {}
+    paths = [Path(directory) / name for directory, _, files in os.walk(root) for name in files]
+
+    def digest(path: Path) -> str:
+        return _sha256(path) if path.exists() else "dangling symlink"
+
+    # hashlib lets go of the GIL on large reads: one thread per core.
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        found = pool.map(digest, paths)
+    return {path.relative_to(root).as_posix(): d for path, d in zip(paths, found, strict=True)}
+
+
+def tree_stats(root: Path) -> dict[str, str]:
+    """relative path -> "size mtime_ns" of every file under root."""
+    stats = {}
     for directory, _, files in os.walk(root):
         for name in files:
             path = Path(directory) / name
-            relative = path.relative_to(root).as_posix()
-            digests[relative] = _sha256(path) if path.exists() else "dangling symlink"
-    return digests
+            status = path.lstat()
+            stats[path.relative_to(root).as_posix()] = f"{status.st_size} {status.st_mtime_ns}"
+    return stats
+
+
+def write_stat_index(root: Path, index: Path) -> None:
+    lines = (f"{stat}  {name}\n" for name, stat in sorted(tree_stats(root).items()))
+    index.write_text("".join(lines))
 
 
 def write_manifest(root: Path, manifest: Path) -> None:
@@ -134,6 +164,7 @@ def write_manifest(root: Path, manifest: Path) -> None:
 
 
 def read_manifest(manifest: Path) -> dict[str, str]:
+    """The manifest or the stat index as {relative path: digest or stat}."""
     entries = {}
     for line in manifest.read_text().splitlines():
         digest, name = line.split("  ", 1)
@@ -236,6 +267,15 @@ def _drop_console_scripts(env: Path) -> None:
             record.write_text("".join(kept))
 
 
+def _drop_build_only_files(site_packages: Path) -> None:
+    for header_dir in _HEADER_DIRS:
+        shutil.rmtree(site_packages / header_dir, ignore_errors=True)
+    for directory, _, files in os.walk(site_packages):
+        for name in files:
+            if os.path.splitext(name)[1] in _BUILD_ONLY_SUFFIXES:
+                os.unlink(os.path.join(directory, name))
+
+
 def _compile(directory: Path) -> None:
     # A few packages ship modules that do not compile (Python 2 fixtures);
     # they stay uncompiled, as pip would leave them.
@@ -247,6 +287,21 @@ def _compile(directory: Path) -> None:
         rx=re.compile(r"/site-packages/") if directory.name != "site-packages" else None,
         invalidation_mode=compileall.py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
+    _replace_sources_with_byte_code(directory)
+
+
+def _replace_sources_with_byte_code(directory: Path) -> None:
+    """x.py and __pycache__/x.TAG.pyc become x.pyc, which Python imports as it is."""
+    suffix = f".{sys.implementation.cache_tag}.pyc"
+    for cache in sorted(directory.rglob("__pycache__")):
+        for compiled in sorted(cache.iterdir()):
+            module = compiled.name.removesuffix(suffix)
+            if cache.parent == directory and f"{module}.py" == _PYTHON_LANDMARK:
+                continue
+            compiled.rename(cache.parent / f"{module}.pyc")
+            (cache.parent / f"{module}.py").unlink()
+        if not any(cache.iterdir()):
+            cache.rmdir()
 
 
 def create(env: Path, requirements: Path, index_url: str) -> None:
@@ -254,10 +309,8 @@ def create(env: Path, requirements: Path, index_url: str) -> None:
     _compile(env / _STDLIB)
     _install(env, requirements, index_url)
     _drop_console_scripts(env)
-    site_packages = env / _SITE_PACKAGES
-    for header_dir in _HEADER_DIRS:
-        shutil.rmtree(site_packages / header_dir, ignore_errors=True)
-    _compile(site_packages)
+    _drop_build_only_files(env / _SITE_PACKAGES)
+    _compile(env / _SITE_PACKAGES)
 
 
 def create_with_manifest(root: Path, requirements: Path, index_url: str) -> None:
@@ -270,7 +323,7 @@ def cached(cache: Path, requirements: Path, index_url: str) -> Path:
     """The checked cache entry for this lock file and interpreter, created if need be."""
     entry = cache / environment_key(requirements)
     if (entry / MANIFEST).is_file():
-        found = verify(entry / ENVIRONMENT_DIR, entry / MANIFEST)
+        found = changed_since_made(entry)
         if not found:
             return entry
         print(
@@ -285,6 +338,7 @@ def cached(cache: Path, requirements: Path, index_url: str) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=cache))
     try:
         create_with_manifest(staging, requirements, index_url)
+        write_stat_index(staging / ENVIRONMENT_DIR, staging / STAT_INDEX)
         try:
             staging.rename(entry)
         except OSError:
@@ -293,6 +347,13 @@ def cached(cache: Path, requirements: Path, index_url: str) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return entry
+
+
+def changed_since_made(entry: Path) -> list[str]:
+    """How a cache entry's files differ in size or time from when it was made."""
+    if not (entry / STAT_INDEX).is_file():
+        return verify(entry / ENVIRONMENT_DIR, entry / MANIFEST)
+    return differences(read_manifest(entry / STAT_INDEX), tree_stats(entry / ENVIRONMENT_DIR))
 
 
 def link_tree(source: Path, destination: Path) -> None:
@@ -304,7 +365,14 @@ def link_tree(source: Path, destination: Path) -> None:
         except OSError:
             shutil.copy2(src, dst)
 
-    shutil.copytree(source, destination, symlinks=True, copy_function=link, dirs_exist_ok=True)
+    shutil.copytree(
+        source,
+        destination,
+        symlinks=True,
+        copy_function=link,
+        dirs_exist_ok=True,
+        ignore=lambda directory, _: [STAT_INDEX] if Path(directory) == source else [],
+    )
 
 
 def _check(manifest: Path, stamp: Path) -> int:
