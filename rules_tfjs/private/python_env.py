@@ -29,7 +29,7 @@ locked packages installed into it:
   depends neither on file times nor on location, and it takes the place of
   its source (`x.py` becomes `x.pyc`): half the files, and nothing to
   recompile. Tracebacks through the environment name file and line but do
-  not quote source lines. Sources read at run time stay (`_KEPT_SOURCES`).
+  not quote source lines. Sources read at run time stay (`KEPT_SOURCES`).
 
 The finished tree is described by a manifest, a sha256 of every file
 (`env.sha256`, in `sha256sum` format). It is built once per machine in a cache
@@ -66,13 +66,26 @@ _UNUSED_STDLIB = re.compile(
 )
 _HEADER_DIRS = ("tensorflow/include",)
 _BUILD_ONLY_SUFFIXES = frozenset({".c", ".cc", ".f", ".f90", ".h", ".pxd", ".pyf", ".pyi", ".pyx"})
-# Sources that stay beside their byte code, relative to the standard library
-# or site-packages: older interpreters find their prefix by the landmark
-# `os.py`; TensorFlow reads autograph's ag_logging source to tell whether
-# AutoGraph can read sources at all, and without it warns on every import
-# that AutoGraph is not available (it is: AutoGraph converts user code, which
-# lives in the workspace).
-_KEPT_SOURCES = frozenset({"os.py", "tensorflow/python/autograph/utils/ag_logging.py"})
+# Sources read at run time stay beside their byte code (paths relative to the
+# standard library or site-packages):
+# - older interpreters find their prefix by the landmark `os.py`;
+# - TensorFlow reads ag_logging's source to tell whether AutoGraph can read
+#   sources at all, and without it warns on every import that AutoGraph is
+#   not available (it is: it converts user code, which is in the workspace);
+# - AutoGraph converts the wrappers that tf.saved_model.save and Keras put
+#   around signatures (they carry the user's module name, so they count as
+#   user code); without their source they would run unconverted, with a
+#   warning on every save.
+# tests/environment_test.py exports through tf.function, tf.saved_model.save
+# and Keras, and fails on any AutoGraph warning.
+KEPT_SOURCES = frozenset(
+    {
+        "os.py",
+        "tensorflow/python/autograph/utils/ag_logging.py",
+        "tensorflow/python/saved_model/signature_serialization.py",
+        "keras/src/backend/tensorflow/layer.py",
+    }
+)
 # A cache entry is checked by file sizes and times when it is linked into an
 # output base (a second sha256 pass over 1 GB would double the time a new
 # output base takes); the toolchain's action checks every byte.
@@ -302,7 +315,7 @@ def _replace_sources_with_byte_code(directory: Path) -> None:
         for compiled in sorted(cache.iterdir()):
             module = compiled.name.removesuffix(suffix)
             source = (cache.parent / f"{module}.py").relative_to(directory).as_posix()
-            if source in _KEPT_SOURCES:
+            if source in KEPT_SOURCES:
                 continue
             compiled.rename(cache.parent / f"{module}.pyc")
             (cache.parent / f"{module}.py").unlink()
