@@ -512,9 +512,13 @@ def main() -> int:
 
         # 5: another user (new HOME, new output base) with the warm disk cache.
         fresh_log = scratch / "fresh_home_execution.json"
+        fresh_profile = scratch / "fresh_home.json"
         fresh_home_s = workspace.fresh_home_build(
-            scratch / "fresh_home", "wake", (disk_cache, f"--execution_log_json_file={fresh_log}")
+            scratch / "fresh_home",
+            "wake",
+            (disk_cache, f"--execution_log_json_file={fresh_log}", f"--profile={fresh_profile}"),
         )
+        fresh_phases = profile_phases(fresh_profile)
         fresh_home_actions = workspace.executed_actions(fresh_log)
 
         # 7: a new server's loading and analysis, outputs up to date.
@@ -561,12 +565,17 @@ def main() -> int:
             env_create_s=env_create_s,
             env_create_from_nothing_s=env_create_from_nothing_s,
             analysis_s=analysis_s,
-            cold_phases="\n".join(f"| {n} | {t:.1f} s |" for n, t in cold_phases.items()),
             cold_path="\n".join(f"| {n} | {t:.1f} s |" for n, t in cold_path),
+            phases="\n".join(
+                f"| {n} | {cold_phases.get(n, 0):.1f} s | {fresh_phases.get(n, 0):.1f} s |"
+                for n in dict.fromkeys([*cold_phases, *fresh_phases])
+            ),
             fresh_home=fresh_home_s,
             fresh_home_actions=fresh_home_actions,
             fresh_home_over_cold=fresh_home_s / rows[0].cold_s,
             figures=ratios,
+            cold_wake_phases=cold_phases,
+            cold_wake_path=cold_path,
         )
         print(f"results written to {args.results}", file=sys.stderr)
         print(format_figures(ratios))
@@ -637,17 +646,37 @@ in parallel workers):
 
 ## Where the cold build of `wake` goes
 
-Bazel's profile of the cold build above: its phases, then the actions on its
-critical path (the environment's check, then the conversion, whose time
-includes starting the worker and importing TensorFlow).
+Bazel's profiles of the cold build above and of another user's first build
+with the warm disk cache: their phases ("Launch Blaze" is the server's
+start, "Build artifacts" includes digesting every input), then the actions
+on the cold build's critical path (the environment's check, then the
+conversion, whose time includes starting the worker and importing
+TensorFlow).
 
-| phase | time |
-| --- | --- |
-{cold_phases}
+| phase | cold build | another user, warm disk cache |
+| --- | --- | --- |
+{phases}
 
 | critical path | time |
 | --- | --- |
 {cold_path}
+
+## Targets (issues 10 and 12)
+
+| figure | value | target | |
+| --- | --- | --- | --- |
+{targets}
+
+What is left of the cold build of `wake` ({cold_wake:.1f} s, against the
+command line's {cli_wake:.1f} s): the server's start
+({startup:.1f} s), loading and analysis ({analysis:.1f} s; every file of
+the environment is a target), and the build phase ({build:.1f} s): the
+environment's check ({check:.1f} s, which reads all of it), the conversion
+({convert:.1f} s, most of it the worker's TensorFlow import) and
+{rest:.1f} s of Bazel's own work, most of it digesting the environment's
+{env_gb:.2f} GB. A one-signature model pays the same fixed costs, hence
+`cold_over_cli_heads_1`. Another user's build with the warm disk cache pays
+the start, the analysis and the digesting, but no action.
 
 ## Figures
 
@@ -665,6 +694,32 @@ def format_figures(figures: dict[str, float | int | str]) -> str:
     )
 
 
+# Issue 10's and 12's targets: (figure, largest value that meets it).
+TARGETS = (
+    ("env_bytes", 1.2e9),
+    ("env_files", 6000),
+    ("fresh_server_analysis_s", 1.0),
+    ("cold_over_cli_wake", 0.6),
+    ("cold_over_cli_heads_1", 1.5),
+    ("cold_over_cli_heads_8", 0.25),
+    ("clean_over_cli_wake", 0.35),
+    ("env_create_s", 30),
+    ("fresh_home_executed_actions", 0),
+    ("fresh_home_cached_build_over_cold", 0.5),
+)
+
+
+def targets_table(figures: dict[str, float | int | str]) -> str:
+    rows = []
+    for name, limit in TARGETS:
+        value = float(figures[name])
+        rows.append(
+            f"| `{name}` | {figures[name] if isinstance(figures[name], str) else f'{value:g}'} "
+            f"| ≤ {limit:g} | {'met' if value <= limit else '**missed**'} |"
+        )
+    return "\n".join(rows)
+
+
 def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
     table = "\n".join(
         f"| {r.workload} | {r.signatures} | {r.cli_s:.1f} s | {r.cold_s:.1f} s | "
@@ -673,7 +728,23 @@ def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
         for r in rows
     )
     single = next(r for r in rows if r.workload == "heads_4")
-    figures = format_figures(numbers.pop("figures"))
+    figures = numbers.pop("figures")
+    phases, path_times = numbers.pop("cold_wake_phases"), numbers.pop("cold_wake_path")
+    wake = rows[0]
+    build = phases.get("Build artifacts", 0.0)
+    check = sum(t for n, t in path_times if n.startswith("Checking"))
+    convert = sum(t for n, t in path_times if n.startswith("Converting"))
+    breakdown = {
+        "cold_wake": wake.cold_s,
+        "cli_wake": wake.cli_s,
+        "startup": phases.get("Launch Blaze", 0.0) + phases.get("Initialize command", 0.0),
+        "analysis": sum(phases.get(p, 0.0) for p in ANALYSIS_PHASES),
+        "build": build,
+        "check": check,
+        "convert": convert,
+        "rest": build - check - convert,
+        "env_gb": numbers["env_bytes"] / 1e9,
+    }
     path.write_text(
         RESULTS.format(
             date=time.strftime("%Y-%m-%d"),
@@ -682,7 +753,9 @@ def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
             single_cold=single.cold_s,
             single_clean=single.clean_warm_server_s,
             warm_target=1.5 * numbers["warm_in_process"] + 1,
-            figures=figures,
+            figures=format_figures(figures),
+            targets=targets_table(figures),
+            **breakdown,
             **numbers,
         )
     )

@@ -97,10 +97,18 @@ def spawns(execution_log: Path) -> list[dict]:
         result.append(spawn)
 
 
+def cache_hit(spawn: dict) -> bool:
+    """Whether a disk or remote cache served the spawn.
+
+    Bazel 4 logs `remoteCacheHit` for both caches; Bazel 7 logs `cacheHit`.
+    """
+    return bool(spawn.get("remoteCacheHit") or spawn.get("cacheHit"))
+
+
 def executed(execution_log: Path) -> dict[str, int]:
     """Mnemonic -> number of spawns that ran (not served by a cache)."""
     counts: dict[str, int] = {}
     for spawn in spawns(execution_log):
-        if not spawn.get("remoteCacheHit"):
+        if not cache_hit(spawn):
             counts[spawn["mnemonic"]] = counts.get(spawn["mnemonic"], 0) + 1
     return counts

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BUILT_TARGETS, TESTED_TARGETS, executed, output_digests, spawns
+from conftest import BUILT_TARGETS, TESTED_TARGETS, cache_hit, executed, output_digests, spawns
 
 # What BUILT_TARGETS run: 5 tfjs_model, 4 saved_model and 4 tfjs_model_test
 # targets (the examples' tests' TensorFlow references).
@@ -96,7 +96,7 @@ def _served_to_another_machine(uploader, downloader, cache_flag, log):
     # Test results too: the test actions' inputs (npm packages included) are
     # the same on both machines.
     assert executed(log) == {}, "ran instead of being served by the cache"
-    hits = [s["mnemonic"] for s in spawns(log) if s["remoteCacheHit"]]
+    hits = [s["mnemonic"] for s in spawns(log) if cache_hit(s)]
     assert {m: hits.count(m) for m in TESTED} == TESTED
     assert hits.count("TestRunner") == MODEL_TESTS
     output = result.stdout + result.stderr

@@ -18,7 +18,7 @@ sys.path.insert(0, str(WORKSPACE / "dev"))
 
 # Before any test module imports tensorflowjs: keeps TF-DF's banner away.
 import tfjs_converter  # noqa: E402, F401
-from bazel_harness import Bazel, executed, spawns  # noqa: E402, F401 - for the tests
+from bazel_harness import Bazel, cache_hit, executed, spawns  # noqa: E402, F401 - for the tests
 
 WAKE_SIGNATURES = ("filter", "encode", "detect")
 BUILT_TARGETS = ("//models:wake_tfjs", "//examples/...")
