@@ -712,11 +712,11 @@ TARGETS = (
 def targets_table(figures: dict[str, float | int | str]) -> str:
     rows = []
     for name, limit in TARGETS:
-        value = float(figures[name])
-        rows.append(
-            f"| `{name}` | {figures[name] if isinstance(figures[name], str) else f'{value:g}'} "
-            f"| ≤ {limit:g} | {'met' if value <= limit else '**missed**'} |"
-        )
+        figure = figures[name]
+        value = float(figure)
+        shown = figure if isinstance(figure, str | int) else f"{value:.3g}"
+        met = "met" if value <= limit else "**missed**"
+        rows.append(f"| `{name}` | {shown} | ≤ {limit:g} | {met} |")
     return "\n".join(rows)
 
 
