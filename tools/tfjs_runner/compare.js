@@ -122,8 +122,13 @@ function compareRun(run, reference, tolerance) {
   return rows;
 }
 
+/** The signature a row compares, with its step count when run as a sequence: `encode×8`. */
+function rowSignature(row) {
+  return row.steps ? `${row.signature}×${row.steps}` : row.signature;
+}
+
 function formatRow(environment, row, tolerance) {
-  const what = `${environment.padEnd(15)} ${(row.steps ? `${row.signature}×${row.steps}` : row.signature).padEnd(14)} ${row.output.padEnd(14)}`;
+  const what = `${environment.padEnd(15)} ${rowSignature(row).padEnd(14)} ${row.output.padEnd(14)}`;
   if (row.problem) return `FAIL ${what} ${row.problem}`;
   const numbers = `max abs ${row.maxAbs.toExponential(1)}  max rel ${row.maxRel.toExponential(1)}`;
   if (row.ok) return `ok   ${what} ${row.strings !== undefined ? `${row.strings} strings equal` : numbers}`;
@@ -137,4 +142,4 @@ function formatRow(environment, row, tolerance) {
   );
 }
 
-module.exports = { compareTensor, compareRun, formatRow };
+module.exports = { compareTensor, compareRun, formatRow, rowSignature };

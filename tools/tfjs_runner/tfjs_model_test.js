@@ -15,7 +15,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const { compareRun, formatRow } = require('./compare.js');
+const { compareRun, formatRow, rowSignature } = require('./compare.js');
 const { junitXml } = require('./junit.js');
 const { runJob, requireBackend, EXECUTE_ASYNC_ADVISORY } = require('./run_models.js');
 
@@ -107,8 +107,7 @@ async function main() {
     for (const row of compareRun(run, reference, tolerance)) {
       const text = formatRow(environment, row, tolerance);
       console.log(text);
-      const name = `${row.steps ? `${row.signature}×${row.steps}` : row.signature} ${row.output}`;
-      cases.push({ environment, name, ok: row.ok && !row.problem, text });
+      cases.push({ environment, name: `${rowSignature(row)} ${row.output}`, ok: row.ok && !row.problem, text });
     }
   }
   const passed = cases.filter((c) => c.ok).length;
