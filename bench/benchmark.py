@@ -46,7 +46,13 @@ sys.path.insert(0, str(WORKSPACE / "models"))
 
 import tensorflow as tf  # noqa: E402
 import tfjs_converter  # noqa: E402, F401 - before TensorFlow: keeps TF-DF's banner off
-from bazel_harness import Bazel, executed  # noqa: E402
+from bazel_harness import (  # noqa: E402
+    ANALYSIS_PHASES,
+    Bazel,
+    executed,
+    profile_events,
+    profile_phases,
+)
 from tfjs_converter.convert import convert_saved_model  # noqa: E402
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions  # noqa: E402
 
@@ -318,27 +324,11 @@ class Row:
         return self.cold_s / self.cli_s
 
 
-# Loading (target patterns, then packages) and analysis, as Bazel's profile names them.
-ANALYSIS_PHASES = ("Evaluate target patterns", "Load and analyze dependencies")
-
-
-def profile_phases(profile: Path) -> dict[str, float]:
-    """Seconds of each build phase in a Bazel JSON trace profile."""
-    trace = json.loads(profile.read_text())
-    events = trace["traceEvents"] if isinstance(trace, dict) else trace
-    markers = sorted((e["ts"], e["name"]) for e in events if e.get("cat") == "build phase marker")
-    end = max(e["ts"] + e.get("dur", 0) for e in events if "ts" in e)
-    bounds = [*(ts for ts, _ in markers[1:]), end]
-    return {name: (stop - ts) / 1e6 for (ts, name), stop in zip(markers, bounds, strict=True)}
-
-
 def profile_critical_path(profile: Path) -> list[tuple[str, float]]:
     """(action, seconds) along the build's critical path, in order."""
-    trace = json.loads(profile.read_text())
-    events = trace["traceEvents"] if isinstance(trace, dict) else trace
     path = sorted(
         (e["ts"], e["name"].removeprefix("action '").removesuffix("'"), e.get("dur", 0) / 1e6)
-        for e in events
+        for e in profile_events(profile)
         if e.get("cat") == "critical path component"
     )
     return [(name, seconds) for _, name, seconds in path]

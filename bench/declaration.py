@@ -17,15 +17,17 @@ sandboxes). Prints a Markdown table and `name: value` lines; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 WORKSPACE = Path(__file__).resolve().parents[1]
-ANALYSIS_PHASES = ("Evaluate target patterns", "Load and analyze dependencies")
+sys.path.insert(0, str(WORKSPACE / "dev"))
+from bazel_harness import ANALYSIS_PHASES, profile_phases  # noqa: E402
+
 RULES = """
 def _use_files_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name + ".txt")
@@ -100,12 +102,7 @@ def scratch_workspace(root: Path, environment: Path) -> Path:
 
 def phases(profile: Path) -> tuple[float, float]:
     """(loading and analysis, build phase) seconds from a Bazel JSON profile."""
-    trace = json.loads(profile.read_text())
-    events = trace["traceEvents"] if isinstance(trace, dict) else trace
-    markers = sorted((e["ts"], e["name"]) for e in events if e.get("cat") == "build phase marker")
-    end = max(e["ts"] + e.get("dur", 0) for e in events if "ts" in e)
-    bounds = [*(ts for ts, _ in markers[1:]), end]
-    seconds = {name: (stop - ts) / 1e6 for (ts, name), stop in zip(markers, bounds, strict=True)}
+    seconds = profile_phases(profile)
     return sum(seconds.get(p, 0.0) for p in ANALYSIS_PHASES), seconds.get("Build artifacts", 0.0)
 
 

@@ -2,7 +2,7 @@
 
 `Bazel` runs commands in a workspace through its tools/bazel; `spawns` and
 `executed` read a `--execution_log_json_file`, to count what ran and what a
-cache served.
+cache served; `profile_phases` reads a `--profile`.
 """
 
 from __future__ import annotations
@@ -112,3 +112,22 @@ def executed(execution_log: Path) -> dict[str, int]:
         if not cache_hit(spawn):
             counts[spawn["mnemonic"]] = counts.get(spawn["mnemonic"], 0) + 1
     return counts
+
+
+# Loading (target patterns, then packages) and analysis, as Bazel's profile names them.
+ANALYSIS_PHASES = ("Evaluate target patterns", "Load and analyze dependencies")
+
+
+def profile_events(profile: Path) -> list[dict]:
+    """The events of a Bazel JSON trace profile."""
+    trace = json.loads(profile.read_text())
+    return trace["traceEvents"] if isinstance(trace, dict) else trace
+
+
+def profile_phases(profile: Path) -> dict[str, float]:
+    """Seconds of each build phase in a Bazel JSON trace profile."""
+    events = profile_events(profile)
+    markers = sorted((e["ts"], e["name"]) for e in events if e.get("cat") == "build phase marker")
+    end = max(e["ts"] + e.get("dur", 0) for e in events if "ts" in e)
+    bounds = [*(ts for ts, _ in markers[1:]), end]
+    return {name: (stop - ts) / 1e6 for (ts, name), stop in zip(markers, bounds, strict=True)}
