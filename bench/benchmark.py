@@ -47,8 +47,8 @@ sys.path.insert(0, str(WORKSPACE / "models"))
 import tensorflow as tf  # noqa: E402
 import tfjs_converter  # noqa: E402, F401 - before TensorFlow: keeps TF-DF's banner off
 from bazel_harness import (  # noqa: E402
-    ANALYSIS_PHASES,
     Bazel,
+    analysis_seconds,
     executed,
     profile_events,
     profile_phases,
@@ -256,7 +256,7 @@ class BenchWorkspace:
         self.bazel("shutdown")
         self.build(target, flags=(f"--profile={profile}",))
         phases = profile_phases(profile)
-        return sum(phases[phase] for phase in ANALYSIS_PHASES)
+        return analysis_seconds(phases)
 
     def clean_build(self, *targets: str) -> float:
         """Nothing cached, but the server (its analysis and digests) kept; workers die."""
@@ -728,7 +728,7 @@ def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
         "cold_wake": wake.cold_s,
         "cli_wake": wake.cli_s,
         "startup": phases.get("Launch Blaze", 0.0) + phases.get("Initialize command", 0.0),
-        "analysis": sum(phases.get(p, 0.0) for p in ANALYSIS_PHASES),
+        "analysis": analysis_seconds(phases),
         "build": build,
         "check": check,
         "convert": convert,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 WORKSPACE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(WORKSPACE / "dev"))
-from bazel_harness import ANALYSIS_PHASES, profile_phases  # noqa: E402
+from bazel_harness import analysis_seconds, profile_phases  # noqa: E402
 
 RULES = """
 def _use_files_impl(ctx):
@@ -103,7 +103,7 @@ def scratch_workspace(root: Path, environment: Path) -> Path:
 def phases(profile: Path) -> tuple[float, float]:
     """(loading and analysis, build phase) seconds from a Bazel JSON profile."""
     seconds = profile_phases(profile)
-    return sum(seconds.get(p, 0.0) for p in ANALYSIS_PHASES), seconds.get("Build artifacts", 0.0)
+    return analysis_seconds(seconds), seconds.get("Build artifacts", 0.0)
 
 
 def main() -> int:

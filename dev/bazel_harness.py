@@ -2,7 +2,7 @@
 
 `Bazel` runs commands in a workspace through its tools/bazel; `spawns` and
 `executed` read a `--execution_log_json_file`, to count what ran and what a
-cache served; `profile_phases` reads a `--profile`.
+cache served; `profile_phases` and `analysis_seconds` read a `--profile`.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def executed(execution_log: Path) -> dict[str, int]:
 
 
 # Loading (target patterns, then packages) and analysis, as Bazel's profile names them.
-ANALYSIS_PHASES = ("Evaluate target patterns", "Load and analyze dependencies")
+_ANALYSIS_PHASES = ("Evaluate target patterns", "Load and analyze dependencies")
 
 
 def profile_events(profile: Path) -> list[dict]:
@@ -131,3 +131,8 @@ def profile_phases(profile: Path) -> dict[str, float]:
     end = max(e["ts"] + e.get("dur", 0) for e in events if "ts" in e)
     bounds = [*(ts for ts, _ in markers[1:]), end]
     return {name: (stop - ts) / 1e6 for (ts, name), stop in zip(markers, bounds, strict=True)}
+
+
+def analysis_seconds(phases: dict[str, float]) -> float:
+    """Loading and analysis, of profile_phases' result."""
+    return sum(phases.get(phase, 0.0) for phase in _ANALYSIS_PHASES)
