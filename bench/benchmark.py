@@ -210,6 +210,7 @@ class BenchWorkspace:
         (root / ".bazelrc").write_text(
             f"try-import {WORKSPACE}/.bazelrc.offline\n"
             "build --nosandbox_debug --sandbox_base=/dev/shm\n"
+            "build --experimental_run_validations\n"
         )
         self.rules: dict[str, str] = {}
 

@@ -1,5 +1,6 @@
 """The converter environment: the same bytes wherever it is made, checked against its manifest."""
 
+import json
 import os
 import subprocess
 import sys
@@ -85,6 +86,43 @@ def test_a_changed_environment_file_fails_the_build_and_names_it(second_checkout
     assert "TfjsCheckEnvironment" in result.stderr or "differs from the manifest" in result.stderr
     assert f"changed: {SITE_PACKAGES}/six.pyc" in result.stderr
     assert "bazel clean --expunge" in result.stderr
+
+
+def test_the_check_runs_beside_every_python_action_not_before_it(bazel):
+    # A validation: an input of no action, in the `_validation` output group
+    # of every rule that runs the interpreter (the build still fails on a
+    # changed file: test_a_changed_environment_file_fails_the_build_and_names_it).
+    result = bazel(
+        "aquery",
+        "mnemonic('TfjsConvert|TfjsSavedModel|TfjsReference', deps(//models:all))",
+        "--output=jsonproto",
+    )
+    graph = json.loads(result.stdout)
+    names = {a["id"]: a["pathFragmentId"] for a in graph["artifacts"]}
+    fragments = {f["id"]: f["label"] for f in graph["pathFragments"]}
+    depsets = {d["id"]: d for d in graph["depSetOfFiles"]}
+
+    def basenames(depset_id: int) -> set[str]:
+        depset = depsets[depset_id]
+        found = {fragments[names[a]] for a in depset.get("directArtifactIds", [])}
+        for nested in depset.get("transitiveDepSetIds", []):
+            found |= basenames(nested)
+        return found
+
+    mnemonics = {a["mnemonic"] for a in graph["actions"]}
+    inputs = set().union(*(basenames(d) for a in graph["actions"] for d in a["inputDepSetIds"]))
+    assert mnemonics == {"TfjsConvert", "TfjsSavedModel", "TfjsReference"}
+    assert "libtensorflow_cc.so.2" in inputs
+    assert not [i for i in inputs if i.endswith("environment_checked")]
+
+    validations = bazel(
+        "cquery",
+        "//models:wake + //models:wake_tfjs + //models:wake_tfjs_test",
+        "--output=starlark",
+        "--starlark:expr=[f.basename for f in "
+        'getattr(providers(target)["OutputGroupInfo"], "_validation").to_list()]',
+    ).stdout.splitlines()
+    assert validations == ['["python.environment_checked"]'] * 3
 
 
 def test_bazel_sees_a_small_environment_of_byte_code(bazel):

@@ -47,6 +47,12 @@ def python_action(
       mnemonic: the action mnemonic.
       progress_message: the progress message.
       execution_requirements: passed on to the action.
+
+    Returns:
+      depset of File for the calling rule's `_validation` output group: the
+      stamp of the toolchain's `TfjsCheckEnvironment` action. A validation,
+      not an input, so the check of the environment's bytes runs beside the
+      conversion instead of before it, and still fails the build.
     """
     python = ctx.toolchains[TOOLCHAIN_TYPE].python
     converter = ctx.attr._converter[DefaultInfo].files
@@ -61,7 +67,7 @@ def python_action(
     ctx.actions.run(
         executable = python.interpreter,
         arguments = [interpreter_arguments, arguments],
-        inputs = depset([python.checked], transitive = [inputs]),
+        inputs = inputs,
         tools = depset(transitive = [python.files, converter]),
         outputs = outputs,
         env = _ACTION_ENV,
@@ -69,3 +75,4 @@ def python_action(
         progress_message = progress_message,
         execution_requirements = execution_requirements,
     )
+    return depset([python.checked])

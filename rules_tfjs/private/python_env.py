@@ -36,7 +36,8 @@ The finished tree is described by a manifest, a sha256 of every file
 directory, keyed by the lock file, this script and the interpreter's version
 and bytes (never its location), checked against its manifest, and hard-linked
 into each Bazel output base that asks for it. `verify` compares a tree with
-its manifest; the toolchain runs it as an action before any conversion.
+its manifest; the toolchain runs it as a validation action beside every
+conversion.
 """
 
 from __future__ import annotations
@@ -395,7 +396,12 @@ def link_tree(source: Path, destination: Path) -> None:
 
 
 def _check(manifest: Path, stamp: Path) -> int:
-    """The toolchain's TfjsCheckEnvironment action: the tree must match its manifest."""
+    """The toolchain's TfjsCheckEnvironment action: the tree must match its manifest.
+
+    A validation action, run beside the conversion it guards: it hashes at the
+    lowest priority, on the cores the conversion leaves idle.
+    """
+    os.nice(19)
     found = verify(manifest.parent / ENVIRONMENT_DIR, manifest)
     if found:
         print(

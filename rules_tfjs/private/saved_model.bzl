@@ -45,7 +45,7 @@ def _saved_model_impl(ctx):
     arguments.add("--script", ctx.file.src)
     arguments.add("--output_dir", output.path)
     arguments.add_all(ctx.attr.args, before_each = "--script_arg")
-    python_action(
+    validation = python_action(
         ctx,
         arguments = arguments,
         inputs = depset([ctx.file.src] + ctx.files.data),
@@ -59,6 +59,7 @@ def _saved_model_impl(ctx):
     files = depset([output])
     return [
         DefaultInfo(files = files),
+        OutputGroupInfo(_validation = validation),
         SavedModelInfo(root = output.path, files = files),
     ]
 

@@ -228,7 +228,7 @@ def _tfjs_model_impl(ctx):
         ctx.label.name,
     ))
 
-    python_action(
+    validation = python_action(
         ctx,
         arguments = arguments,
         inputs = depset(options.metadata.values(), transitive = [saved_model.files]),
@@ -246,6 +246,7 @@ def _tfjs_model_impl(ctx):
         DefaultInfo(files = depset(directories.values())),
         OutputGroupInfo(
             report = depset([report_json, report_markdown]),
+            _validation = validation,
             **{
                 signature: depset([directory])
                 for signature, directory in directories.items()

@@ -75,7 +75,7 @@ def _tfjs_model_test_impl(ctx):
     if ctx.file.inputs:
         arguments.add("--inputs", ctx.file.inputs)
     arguments.add("--output", reference)
-    python_action(
+    validation = python_action(
         ctx,
         arguments = arguments,
         inputs = depset(ctx.files.inputs, transitive = [model.saved_model.files]),
@@ -115,7 +115,10 @@ def _tfjs_model_test_impl(ctx):
         files = [node, reference, config] + ctx.files._runner + node_modules +
                 [model.signatures[s] for s in signatures],
     )
-    return [DefaultInfo(executable = launcher, runfiles = runfiles)]
+    return [
+        DefaultInfo(executable = launcher, runfiles = runfiles),
+        OutputGroupInfo(_validation = validation),
+    ]
 
 tfjs_model_test = rule(
     implementation = _tfjs_model_test_impl,

@@ -7,8 +7,9 @@ TfjsPythonInfo = provider(
         "files": "depset of File: everything the interpreter may read.",
         "python_version": "str: the `X.Y` version of the interpreter.",
         "checked": "File: written by the TfjsCheckEnvironment action once " +
-                   "the environment's files match its manifest. Every action " +
-                   "that runs the interpreter takes it as an input.",
+                   "the environment's files match its manifest. Every rule " +
+                   "that runs the interpreter puts it in its `_validation` " +
+                   "output group.",
     },
 )
 
@@ -40,7 +41,8 @@ tfjs_python_toolchain = rule(
     doc = """Declares a Python environment able to run the rules_tfjs converter.
 
 Checks the environment's files against its manifest (action
-`TfjsCheckEnvironment`, cached like any other) before any action uses it.
+`TfjsCheckEnvironment`, cached like any other), as a validation of every rule
+that uses it: the check runs beside their actions and fails the build.
 """,
     attrs = {
         "files": attr.label_list(
