@@ -12,6 +12,10 @@ npm packages when a tfjs_model_test does.
 
 _DEFAULT_LOCK = Label("//:requirements_lock.txt")
 _ENVIRONMENT_SCRIPT = Label("//rules_tfjs/private:python_env.py")
+
+# Imported by the environment script; named so that a change re-creates the
+# environment.
+_ENVIRONMENT_MODULES = [Label("//rules_tfjs/private:elf_symbols.py")]
 _ENV_BUILD_TEMPLATE = Label("//rules_tfjs/private:python_env.BUILD.tpl")
 _TOOLCHAIN_BZL = Label("//rules_tfjs/private:toolchain.bzl")
 _TOOLCHAIN_TYPE = Label("//rules_tfjs:toolchain_type")
@@ -141,6 +145,8 @@ def _tfjs_python_environment_impl(rctx):
     interpreter = _find_interpreter(rctx, version)
     lock = rctx.path(rctx.attr.requirements_lock)
     cache = _cache_directory(rctx)
+    for module in _ENVIRONMENT_MODULES:
+        rctx.path(module)
 
     rctx.report_progress("Creating the Python {} environment of {} (once per machine: about 3 GB)".format(
         version,

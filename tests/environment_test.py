@@ -8,6 +8,7 @@ import sys
 from conftest import WORKSPACE, environment_directory
 
 sys.path.insert(0, str(WORKSPACE / "rules_tfjs" / "private"))
+import elf_symbols
 import python_env
 
 SITE_PACKAGES = f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
@@ -143,6 +144,23 @@ def test_bazel_sees_a_small_environment_of_byte_code(bazel):
     assert cached == [k.replace(".py", f".{tag}.pyc") for k in kept]
     assert f"{SITE_PACKAGES}/six.pyc" in names
     assert not [n for n in names if n.endswith((".pyi", ".h", ".c"))]
+
+
+def test_shared_objects_have_no_symbol_tables_left(bazel):
+    here = environment_directory(bazel)
+    names = python_env.read_manifest(here.parent / python_env.MANIFEST)
+    shared = [n for n in names if ".so" in n.rsplit("/", 1)[-1]]
+    assert f"{SITE_PACKAGES}/tensorflow/libtensorflow_cc.so.2" in shared
+    # What only debuggers read is gone from every ELF file: stripping again
+    # finds nothing to drop. (TensorFlow's own copy carries 183 MB of it.)
+    with_symbols = []
+    for name in names:
+        with (here / name).open("rb") as stream:
+            if stream.read(4) == b"\x7fELF":
+                stream.seek(0)
+                if elf_symbols.stripped_chunks(stream.read()) is not None:
+                    with_symbols.append(name)
+    assert with_symbols == []
 
 
 EXPORTS = """

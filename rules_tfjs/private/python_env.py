@@ -25,6 +25,8 @@ locked packages installed into it:
   so what is never read at run time goes: TensorFlow's C++ headers (half of
   all files), and the C sources, headers and type stubs packages ship for
   compilers and type checkers;
+* shared objects lose their symbol tables and debug sections, which only
+  debuggers read (`elf_symbols`): a quarter of all bytes;
 * byte code is compiled once, with paths relative to its directory, so it
   depends neither on file times nor on location, and it takes the place of
   its source (`x.py` becomes `x.pyc`): half the files, and nothing to
@@ -137,6 +139,7 @@ def environment_key(requirements: Path) -> str:
     for part in (
         requirements.read_bytes(),
         Path(__file__).read_bytes(),
+        Path(__file__).with_name("elf_symbols.py").read_bytes(),
         sys.version.encode(),
         *(path.read_bytes() for path in _interpreter_files()),
     ):
@@ -324,12 +327,22 @@ def _replace_sources_with_byte_code(directory: Path) -> None:
             cache.rmdir()
 
 
+def _strip_symbol_tables(env: Path) -> None:
+    # Imported here, not at the top: the check action runs this script alone,
+    # and -I leaves its directory off sys.path.
+    sys.path.insert(0, str(Path(__file__).parent))
+    import elf_symbols
+
+    elf_symbols.strip_tree(env)
+
+
 def create(env: Path, requirements: Path, index_url: str) -> None:
     _copy_interpreter(env)
     _compile(env / _STDLIB)
     _install(env, requirements, index_url)
     _drop_console_scripts(env)
     _drop_build_only_files(env / _SITE_PACKAGES)
+    _strip_symbol_tables(env)
     _compile(env / _SITE_PACKAGES)
 
 
