@@ -13,9 +13,12 @@ npm packages when a tfjs_model_test does.
 _DEFAULT_LOCK = Label("//:requirements_lock.txt")
 _ENVIRONMENT_SCRIPT = Label("//rules_tfjs/private:python_env.py")
 
-# Imported by the environment script; named so that a change re-creates the
+# Read by the environment script; named so that a change re-creates the
 # environment.
-_ENVIRONMENT_MODULES = [Label("//rules_tfjs/private:elf_symbols.py")]
+_ENVIRONMENT_SCRIPT_FILES = [
+    Label("//rules_tfjs/private:elf_symbols.py"),
+    Label("//rules_tfjs/private:installer_lock.txt"),
+]
 _ENV_BUILD_TEMPLATE = Label("//rules_tfjs/private:python_env.BUILD.tpl")
 _TOOLCHAIN_BZL = Label("//rules_tfjs/private:toolchain.bzl")
 _TOOLCHAIN_TYPE = Label("//rules_tfjs:toolchain_type")
@@ -145,10 +148,10 @@ def _tfjs_python_environment_impl(rctx):
     interpreter = _find_interpreter(rctx, version)
     lock = rctx.path(rctx.attr.requirements_lock)
     cache = _cache_directory(rctx)
-    for module in _ENVIRONMENT_MODULES:
-        rctx.path(module)
+    for script_file in _ENVIRONMENT_SCRIPT_FILES:
+        rctx.path(script_file)
 
-    rctx.report_progress("Creating the Python {} environment of {} (once per machine: about 3 GB)".format(
+    rctx.report_progress("Creating the Python {} environment of {} (once per machine: about 0.8 GB)".format(
         version,
         lock.basename,
     ))
@@ -168,7 +171,7 @@ def _tfjs_python_environment_impl(rctx):
             ".",
         ] + (["--cache", cache] if cache else []),
         timeout = _INSTALL_TIMEOUT_SECONDS,
-        hint = ("If pip reports hashes that do not match, the lock file is out " +
+        hint = ("If uv reports hashes that do not match, the lock file is out " +
                 "of date or was edited by hand: regenerate it with " +
                 "dev/update_lock.sh."),
     )

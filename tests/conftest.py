@@ -158,8 +158,9 @@ class SecondMachine:
     """A stand-in for another machine: another HOME, and the same Python build at another prefix.
 
     Its rules_tfjs cache, under its HOME, starts empty, so its first build
-    re-creates the converter environment (pip's download cache is shared, so
-    nothing is downloaded again); each checkout has its own path and output base.
+    re-creates the converter environment (pip's and uv's download caches are
+    shared, so nothing is downloaded again); each checkout has its own path and
+    output base.
     """
 
     def __init__(self, root: Path, checkouts: Checkouts) -> None:
@@ -167,7 +168,10 @@ class SecondMachine:
         self.environment_cache = self.home / ".cache" / "rules_tfjs" / "environments"
         self.interpreter = copy_interpreter(root / "opt" / "python")
         (self.home / ".cache").mkdir(parents=True)
-        (self.home / ".cache" / "pip").symlink_to(Path.home() / ".cache" / "pip")
+        for downloads in ("pip", "uv"):
+            shared = Path.home() / ".cache" / downloads
+            shared.mkdir(parents=True, exist_ok=True)
+            (self.home / ".cache" / downloads).symlink_to(shared)
         self.env = {
             "HOME": str(self.home),
             "RULES_TFJS_CACHE": str(self.environment_cache),
