@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 from pathlib import Path
@@ -133,3 +134,15 @@ def test_keeps_a_file_whose_kept_section_names_a_dropped_one():
     rela = (b".rela.debug_info", 4, 0, b"R" * 24, 6, 8)
     sections = [*SECTIONS[:7], rela, SECTIONS[7]]
     assert elf_symbols.stripped(elf(sections)) is None
+
+
+def test_strip_file_leaves_a_hard_linked_original_alone(tmp_path):
+    # The environment's files are hard links into uv's cache until changed.
+    cached, library = tmp_path / "cached.so", tmp_path / "libx.so"
+    cached.write_bytes(elf())
+    os.link(cached, library)
+
+    elf_symbols.strip_file(library)
+
+    assert cached.read_bytes() == elf()
+    assert library.read_bytes() == elf_symbols.stripped(elf())

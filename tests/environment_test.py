@@ -244,3 +244,21 @@ def test_verify_names_changed_and_added_files(tmp_path):
         "changed: lib/a.py",
         "added: lib/b.py",
     ]
+
+
+def test_dropping_console_scripts_never_writes_into_uv_s_cache(tmp_path):
+    # uv installs hard links into its cache: an edit must replace the link.
+    site_packages = tmp_path / "env" / SITE_PACKAGES
+    record = site_packages / "tool-1.0.dist-info" / "RECORD"
+    record.parent.mkdir(parents=True)
+    (tmp_path / "env" / "bin").mkdir()
+    (tmp_path / "env" / "bin" / "tool").write_text("#!/abs/path/python3\n")
+    cached = tmp_path / "uv_cache_RECORD"
+    cached.write_text("../../../bin/tool,sha256=x,20\ntool/__init__.py,sha256=y,0\n")
+    os.link(cached, record)
+
+    python_env._drop_console_scripts(tmp_path / "env")
+
+    assert record.read_text() == "tool/__init__.py,sha256=y,0\n"
+    assert cached.read_text() == "../../../bin/tool,sha256=x,20\ntool/__init__.py,sha256=y,0\n"
+    assert list((tmp_path / "env" / "bin").iterdir()) == []
