@@ -146,3 +146,15 @@ def test_strip_file_leaves_a_hard_linked_original_alone(tmp_path):
 
     assert cached.read_bytes() == elf()
     assert library.read_bytes() == elf_symbols.stripped(elf())
+
+
+def test_keeps_a_file_whose_kept_section_runs_past_the_mapped_part():
+    # Its head would stay in place and its tail be cut off.
+    data = bytearray(elf())
+    comment = HEADER.unpack_from(data)[6] + 4 * SECTION_HEADER.size  # .comment's header
+    entry = list(SECTION_HEADER.unpack_from(data, comment))
+    end = mapped_end(data)
+    entry[4], entry[5] = end - 4, entry[5] + entry[4] - (end - 4)
+    SECTION_HEADER.pack_into(data, comment, *entry)
+
+    assert elf_symbols.stripped(bytes(data)) is None

@@ -80,6 +80,12 @@ def _references(section: list[int]) -> set[int]:
     return {link, info} if kind in (_SHT_RELA, _SHT_REL) else {link}
 
 
+def _straddles(section: list[int], mapped_end: int) -> bool:
+    """Whether a section's bytes begin in the mapped part and end after it."""
+    kind, offset, size = section[1], section[4], section[5]
+    return kind != _SHT_NOBITS and offset < mapped_end < offset + size
+
+
 def stripped_chunks(data: Buffer) -> list[Buffer] | None:
     """data without symbol tables and debug sections, as consecutive chunks.
 
@@ -105,6 +111,7 @@ def stripped_chunks(data: Buffer) -> list[Buffer] | None:
         or mapped_end < _HEADER.size
         or any(sections[index][4] < mapped_end for index in dropped)
         or any(_references(sections[index]) & dropped for index in kept)
+        or any(_straddles(sections[index], mapped_end) for index in kept)
     ):
         return None
 
