@@ -14,7 +14,7 @@ it measures, on this machine and in this run:
 5. the in-process limit: the same pipeline timed in a warm Python process;
 6. another user's first build with the warm disk cache (new HOME, output base
    and server);
-7. the environment: its size, its creation (pip's download cache warm, and
+7. the environment: its size, its creation (uv's download cache warm, and
    from nothing), and a fresh server's loading and analysis of `wake`;
 
 and the peak RSS of the converter worker. The cold build of `wake` is
@@ -325,14 +325,23 @@ class Row:
         return self.cold_s / self.cli_s
 
 
-def profile_critical_path(profile: Path) -> list[tuple[str, float]]:
-    """(action, seconds) along the build's critical path, in order."""
-    path = sorted(
-        (e["ts"], e["name"].removeprefix("action '").removesuffix("'"), e.get("dur", 0) / 1e6)
-        for e in profile_events(profile)
-        if e.get("cat") == "critical path component"
+def profile_actions(profile: Path) -> list[tuple[str, float, float]]:
+    """(action, start, seconds) of each action that took 0.1 s or more, in order.
+
+    start counts from the beginning of the build phase ("Build artifacts").
+    """
+    events = profile_events(profile)
+    build_start = next(
+        e["ts"]
+        for e in events
+        if e.get("cat") == "build phase marker" and e["name"] == "Build artifacts"
     )
-    return [(name, seconds) for _, name, seconds in path]
+    timed = sorted(
+        ((e["ts"] - build_start) / 1e6, e["name"], e["dur"] / 1e6)
+        for e in events
+        if e.get("cat") == "action processing" and e.get("dur", 0) >= 100_000
+    )
+    return [(name, start, seconds) for start, name, seconds in timed]
 
 
 def environment_size(environment: Path) -> tuple[int, int]:
@@ -345,14 +354,14 @@ def environment_size(environment: Path) -> tuple[int, int]:
     return total_bytes, files
 
 
-def environment_creation(workspace: BenchWorkspace, scratch: Path, pip_cache: bool) -> float:
+def environment_creation(workspace: BenchWorkspace, scratch: Path, download_cache: bool) -> float:
     """Seconds to create the environment with no rules_tfjs cache.
 
-    pip_cache: keep pip's download cache (under HOME); without it, everything
-    is downloaded from the package index.
+    download_cache: keep uv's download cache (under HOME); without it,
+    everything is downloaded from the package index.
     """
     output_base = scratch / "create_output_base"
-    home = {} if pip_cache else {"HOME": str(scratch / "empty_home"), "XDG_CACHE_HOME": ""}
+    home = {} if download_cache else {"HOME": str(scratch / "empty_home"), "XDG_CACHE_HOME": ""}
     started = time.monotonic()
     subprocess.run(
         [str(WORKSPACE / "tools" / "bazel"), f"--output_base={output_base}",
@@ -459,8 +468,8 @@ def main() -> int:
         env_bytes, env_files = environment_size(
             workspace.output_base / "external" / "rules_tfjs_python" / "env"
         )
-        env_create_s = environment_creation(workspace, scratch, pip_cache=True)
-        env_create_from_nothing_s = environment_creation(workspace, scratch, pip_cache=False)
+        env_create_s = environment_creation(workspace, scratch, download_cache=True)
+        env_create_from_nothing_s = environment_creation(workspace, scratch, download_cache=False)
 
         print("measuring", file=sys.stderr)
         rows = [
@@ -515,7 +524,7 @@ def main() -> int:
         # 7: a new server's loading and analysis, outputs up to date.
         analysis_s = workspace.fresh_server_analysis("wake", scratch / "analysis.json")
         cold_wake = scratch / "cold_wake.json"
-        cold_phases, cold_path = profile_phases(cold_wake), profile_critical_path(cold_wake)
+        cold_phases, cold_actions = profile_phases(cold_wake), profile_actions(cold_wake)
 
         wake = rows[0]
         ratios = {
@@ -556,7 +565,9 @@ def main() -> int:
             env_create_s=env_create_s,
             env_create_from_nothing_s=env_create_from_nothing_s,
             analysis_s=analysis_s,
-            cold_path="\n".join(f"| {n} | {t:.1f} s |" for n, t in cold_path),
+            cold_actions="\n".join(
+                f"| {n} | {start:.1f} s | {t:.1f} s |" for n, start, t in cold_actions
+            ),
             phases="\n".join(
                 f"| {n} | {cold_phases.get(n, 0):.1f} s | {fresh_phases.get(n, 0):.1f} s |"
                 for n in dict.fromkeys([*cold_phases, *fresh_phases])
@@ -566,7 +577,7 @@ def main() -> int:
             fresh_home_over_cold=fresh_home_s / rows[0].cold_s,
             figures=ratios,
             cold_wake_phases=cold_phases,
-            cold_wake_path=cold_path,
+            cold_wake_actions=cold_actions,
         )
         print(f"results written to {args.results}", file=sys.stderr)
         print(format_figures(ratios))
@@ -625,7 +636,7 @@ in parallel workers):
 - Linking the converter environment into a new output base from the
   per-machine cache: {environment:.1f} s.
 - The environment: {env_bytes:.3g} bytes in {env_files} files. Creating it
-  with no rules_tfjs cache: {env_create_s:.1f} s with pip's download cache
+  with no rules_tfjs cache: {env_create_s:.1f} s with uv's download cache
   warm, {env_create_from_nothing_s:.1f} s from nothing (every wheel
   downloaded from PyPI).
 - A new server's loading and analysis of `wake`, its outputs up to date on
@@ -639,18 +650,19 @@ in parallel workers):
 
 Bazel's profiles of the cold build above and of another user's first build
 with the warm disk cache: their phases ("Launch Blaze" is the server's
-start, "Build artifacts" includes digesting every input), then the actions
-on the cold build's critical path (the environment's check, then the
-conversion, whose time includes starting the worker and importing
-TensorFlow).
+start, "Build artifacts" includes digesting every input), then the cold
+build's actions, each with its start in the build phase: the conversion,
+whose time includes starting the worker and importing TensorFlow, and
+beside it the environment's check, a validation action at the lowest CPU
+priority.
 
 | phase | cold build | another user, warm disk cache |
 | --- | --- | --- |
 {phases}
 
-| critical path | time |
-| --- | --- |
-{cold_path}
+| action | starts | takes |
+| --- | --- | --- |
+{cold_actions}
 
 ## Targets (issues 10 and 12)
 
@@ -661,11 +673,12 @@ TensorFlow).
 What is left of the cold build of `wake` ({cold_wake:.1f} s, against the
 command line's {cli_wake:.1f} s): the server's start
 ({startup:.1f} s), loading and analysis ({analysis:.1f} s; every file of
-the environment is a target), and the build phase ({build:.1f} s): the
-environment's check ({check:.1f} s, which reads all of it), the conversion
-({convert:.1f} s, most of it the worker's TensorFlow import) and
-{rest:.1f} s of Bazel's own work, most of it digesting the environment's
-{env_gb:.2f} GB. A one-signature model pays the same fixed costs, hence
+the environment is a target), and the build phase ({build:.1f} s):
+{before:.1f} s of Bazel's own work before the first action, most of it
+digesting the environment's {env_gb:.2f} GB, then the conversion
+({convert:.1f} s, most of it the worker's TensorFlow import) with the
+environment's check ({check:.1f} s, which reads all of it) beside it. A
+one-signature model pays the same fixed costs, hence
 `cold_over_cli_heads_1`. Another user's build with the warm disk cache pays
 the start, the analysis and the digesting, but no action.
 
@@ -720,11 +733,11 @@ def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
     )
     single = next(r for r in rows if r.workload == "heads_4")
     figures = numbers.pop("figures")
-    phases, path_times = numbers.pop("cold_wake_phases"), numbers.pop("cold_wake_path")
+    phases, actions = numbers.pop("cold_wake_phases"), numbers.pop("cold_wake_actions")
     wake = rows[0]
     build = phases.get("Build artifacts", 0.0)
-    check = sum(t for n, t in path_times if n.startswith("Checking"))
-    convert = sum(t for n, t in path_times if n.startswith("Converting"))
+    check = sum(t for n, _, t in actions if n.startswith("Checking"))
+    convert = sum(t for n, _, t in actions if n.startswith("Converting"))
     breakdown = {
         "cold_wake": wake.cold_s,
         "cli_wake": wake.cli_s,
@@ -733,7 +746,7 @@ def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
         "build": build,
         "check": check,
         "convert": convert,
-        "rest": build - check - convert,
+        "before": min((start for _, start, _ in actions), default=build),
         "env_gb": numbers["env_bytes"] / 1e9,
     }
     path.write_text(
