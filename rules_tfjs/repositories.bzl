@@ -143,6 +143,19 @@ def _cache_directory(rctx):
         return rctx.os.environ["HOME"] + "/.cache/rules_tfjs/environments"
     return ""
 
+def _environment_files(rctx):
+    """The environment's files as a Starlark list, one per line, from its manifest.
+
+    Listed rather than globbed: a new Bazel server would otherwise list the
+    environment's 1,000 directories while loading the package (about 0.6 s
+    of each fresh server's analysis, measured).
+    """
+    lines = []
+    for entry in rctx.read("env.sha256").splitlines():
+        _, name = entry.split("  ", 1)
+        lines.append("        {},\n".format(repr("env/" + name)))
+    return "[\n" + "".join(lines) + "    ]"
+
 def _tfjs_python_environment_impl(rctx):
     version = _required_python_version(rctx)
     interpreter = _find_interpreter(rctx, version)
@@ -180,6 +193,7 @@ def _tfjs_python_environment_impl(rctx):
         "BUILD.bazel",
         _ENV_BUILD_TEMPLATE,
         substitutions = {
+            "{files}": _environment_files(rctx),
             "{python_version}": version,
             "{toolchain_bzl}": _absolute(_TOOLCHAIN_BZL),
         },
@@ -193,7 +207,7 @@ PYTHON_ENVIRONMENT_ATTRS = {
     "requirements_lock": attr.label(
         default = _DEFAULT_LOCK,
         allow_single_file = True,
-        doc = "A pip-compile or uv lock file with `--hash` lines for every package, dependencies included (pip installs it with `--no-deps`).",
+        doc = "A pip-compile or uv lock file with `--hash` lines for every package, dependencies included (uv installs it with `--no-deps`).",
     ),
     "python_version": attr.string(
         doc = "The `X.Y` Python version the lock file is for. Empty: " +
@@ -207,7 +221,7 @@ PYTHON_ENVIRONMENT_ATTRS = {
     ),
     "index_url": attr.string(
         default = "https://pypi.org/simple",
-        doc = "The package index pip installs from. Every file is still " +
+        doc = "The package index uv installs from (and pip downloads uv from). Every file is still " +
               "checked against the lock file's hashes.",
     ),
 }

@@ -146,6 +146,16 @@ def test_bazel_sees_a_small_environment_of_byte_code(bazel):
     assert not [n for n in names if n.endswith((".pyi", ".h", ".c"))]
 
 
+def test_the_environment_package_lists_the_files_of_its_manifest(bazel):
+    here = environment_directory(bazel)
+    # Listed, not globbed: a glob lists the environment's 1,000 directories
+    # on every new Bazel server.
+    assert "glob(" not in (here.parent / "BUILD.bazel").read_text()
+    listed = bazel("query", "labels(files, @rules_tfjs_python//:python)").stdout.split()
+    names = python_env.read_manifest(here.parent / python_env.MANIFEST)
+    assert sorted(listed) == sorted(f"@rules_tfjs_python//:env/{name}" for name in names)
+
+
 def test_shared_objects_have_no_symbol_tables_left(bazel):
     here = environment_directory(bazel)
     names = python_env.read_manifest(here.parent / python_env.MANIFEST)

@@ -8,7 +8,8 @@ package(default_visibility = ["//visibility:public"])
 
 tfjs_python_toolchain(
     name = "python",
-    files = glob(["env/**"]),
+    # Every file, listed from env.sha256 by the repository rule.
+    files = {files},
     interpreter = "env/bin/python3",
     manifest = "env.sha256",
     python_version = "{python_version}",
