@@ -3,9 +3,6 @@
 # (bench/declaration.py): every file a target, or one archive unpacked into a
 # tree artifact. About three minutes on 2 cores; nothing else should run.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-dev/setup_machine.sh bazel
-tools/bazel build @rules_tfjs_python//:python
-output_base="$(tools/bazel info output_base 2>/dev/null)"
-tools/bazel shutdown
+source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
+prepare_bench
 exec python3 bench/declaration.py --environment "$output_base/external/rules_tfjs_python/env" "$@"
