@@ -17,6 +17,7 @@ _ENVIRONMENT_SCRIPT = Label("//rules_tfjs/private:python_env.py")
 # environment.
 _ENVIRONMENT_SCRIPT_FILES = [
     Label("//rules_tfjs/private:elf_symbols.py"),
+    Label("//rules_tfjs/private:module_bundle.py"),
     Label("//rules_tfjs/private:installer_lock.txt"),
 ]
 _ENV_BUILD_TEMPLATE = Label("//rules_tfjs/private:python_env.BUILD.tpl")

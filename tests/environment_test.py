@@ -9,9 +9,11 @@ from conftest import WORKSPACE, environment_directory
 
 sys.path.insert(0, str(WORKSPACE / "rules_tfjs" / "private"))
 import elf_symbols
+import module_bundle
 import python_env
 
 SITE_PACKAGES = f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
+BUNDLE = f"lib/{module_bundle.BUNDLE}"
 
 
 def test_environments_made_on_two_machines_are_identical_trees(bazel, second_machine):
@@ -58,21 +60,23 @@ def test_the_environment_holds_no_path_of_where_it_was_made(bazel):
     # Where it was made (a staging directory of the cache), where it is, and
     # where its interpreter came from, in what pip and compileall write.
     places = [b"/.creating-", b"rules_tfjs/environments", str(here.parent).encode(), b"/.pyenv/"]
-    for relative in names:
+    written = {n: (here / n).read_bytes() for n in names if n.endswith(("/RECORD", ".pyc"))}
+    written |= module_bundle.read(str(here / BUNDLE))
+    assert f"{SITE_PACKAGES}/six.pyc" in written
+    for relative, data in written.items():
         # _sysconfigdata holds the interpreter's build configuration (its
         # build prefix among it): bytes of the build, the same in every copy.
-        if relative.endswith(("/RECORD", ".pyc")) and "_sysconfigdata_" not in relative:
-            data = (here / relative).read_bytes()
+        if "_sysconfigdata_" not in relative:
             assert not [p for p in places if p in data], relative
 
 
 def test_a_changed_environment_file_fails_the_build_and_names_it(second_checkout):
     here = environment_directory(second_checkout)
-    target = here / SITE_PACKAGES / "six.pyc"
+    target = here / BUNDLE
     original = target.read_bytes()
     # Replaced, not written in place: the file is a hard link into the
     # machine's environment cache, which must stay intact.
-    edited = target.with_name("six.pyc.edited")
+    edited = target.with_name(f"{target.name}.edited")
     edited.write_bytes(original + b"# edited by hand\n")
     os.replace(edited, target)
     try:
@@ -85,7 +89,7 @@ def test_a_changed_environment_file_fails_the_build_and_names_it(second_checkout
 
     assert result.returncode != 0
     assert "TfjsCheckEnvironment" in result.stderr or "differs from the manifest" in result.stderr
-    assert f"changed: {SITE_PACKAGES}/six.pyc" in result.stderr
+    assert f"changed: {BUNDLE}" in result.stderr
     assert "bazel clean --expunge" in result.stderr
 
 
@@ -138,7 +142,7 @@ def test_bazel_sees_a_small_environment_of_byte_code(bazel):
     names = python_env.read_manifest(here.parent / python_env.MANIFEST)
     # Every file is a target Bazel loads and digests, and a symlink in each
     # sandbox (issue 12's targets: at most 6,000 files and 1.2e9 bytes).
-    assert len(names) <= 6000
+    assert len(names) <= 1000
     assert sum((here / name).stat().st_size for name in names) <= 1.2e9
     # Byte code in place of its source, but for the sources read at run time.
     stdlib = SITE_PACKAGES.removesuffix("/site-packages")
@@ -149,8 +153,32 @@ def test_bazel_sees_a_small_environment_of_byte_code(bazel):
     cached = [n.replace("/__pycache__", "") for n in names if "__pycache__" in n]
     tag = sys.implementation.cache_tag
     assert cached == [k.replace(".py", f".{tag}.pyc") for k in kept]
-    assert f"{SITE_PACKAGES}/six.pyc" in names
+    # The rest of the byte code in one bundle, but what the interpreter
+    # imports before the bundle's hook is installed: the standard streams'
+    # codecs and a few modules of the standard library.
+    bundled = module_bundle.read(str(here / BUNDLE))
+    assert f"{SITE_PACKAGES}/six.pyc" in bundled
+    assert f"{SITE_PACKAGES}/tensorflow/__init__.pyc" in bundled
+    files = [n for n in names if n.endswith(".pyc") and "__pycache__" not in n]
+    assert not set(files) & set(bundled)
+    outside_codecs = [n for n in files if not n.startswith(f"{stdlib}/encodings/")]
+    assert len(outside_codecs) < 30, outside_codecs
     assert not [n for n in names if n.endswith((".pyi", ".h", ".c"))]
+
+
+def test_the_interpreter_starts_with_any_codec_for_its_streams(bazel):
+    # The codecs of the standard streams are imported before the bundle's
+    # hook: with a Latin-1 PYTHONIOENCODING, a bundled codec would stop the
+    # interpreter before it runs a line.
+    python = environment_directory(bazel) / "bin" / "python3"
+    for encoding in ("latin-1", "cp1252", "utf-16"):
+        result = subprocess.run(
+            [str(python), "-s", "-B", "-c", "import sys, six; print(sys.stdout.encoding)"],
+            env={"PYTHONIOENCODING": encoding},
+            capture_output=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr.decode(errors="replace")
 
 
 def test_the_environment_package_lists_the_files_of_its_manifest(bazel):

@@ -33,6 +33,9 @@ locked packages installed into it:
   its source (`x.py` becomes `x.pyc`): half the files, and nothing to
   recompile. Tracebacks through the environment name file and line but do
   not quote source lines. Sources read at run time stay (`KEPT_SOURCES`).
+* that byte code then moves into one file, imported through a hook that a
+  `.pth` file installs (`module_bundle`): a new Bazel server spends about
+  0.4 ms on each file it is told of, and byte code was nine files in ten.
 
 The finished tree is described by a manifest, a sha256 of every file
 (`env.sha256`, in `sha256sum` format). It is built once per machine in a cache
@@ -50,6 +53,7 @@ import compileall
 import concurrent.futures
 import hashlib
 import os
+import py_compile
 import re
 import shutil
 import subprocess
@@ -143,6 +147,7 @@ def environment_key(requirements: Path) -> str:
         requirements.read_bytes(),
         Path(__file__).read_bytes(),
         Path(__file__).with_name("elf_symbols.py").read_bytes(),
+        Path(__file__).with_name("module_bundle.py").read_bytes(),
         Path(__file__).with_name(INSTALLER_LOCK).read_bytes(),
         sys.version.encode(),
         *(path.read_bytes() for path in _interpreter_files()),
@@ -385,13 +390,50 @@ def _replace_sources_with_byte_code(directory: Path) -> None:
             cache.rmdir()
 
 
-def _strip_symbol_tables(env: Path) -> None:
+def _beside_this_script():
     # Imported here, not at the top: the check action runs this script alone,
     # and -I leaves its directory off sys.path.
     sys.path.insert(0, str(Path(__file__).parent))
     import elf_symbols
+    import module_bundle
 
+    return elf_symbols, module_bundle
+
+
+def _strip_symbol_tables(env: Path) -> None:
+    elf_symbols, _ = _beside_this_script()
     elf_symbols.strip_tree(env)
+
+
+def _bundle_byte_code(env: Path) -> None:
+    """Byte code into one file (module_bundle), imported through a hook a .pth installs."""
+    _, module_bundle = _beside_this_script()
+    site_packages = env / _SITE_PACKAGES
+    hook = site_packages / f"{module_bundle.BUNDLE_MODULE}.py"
+    shutil.copyfile(module_bundle.__file__, hook)
+    py_compile.compile(
+        str(hook),
+        cfile=str(hook.with_suffix(".pyc")),
+        dfile=hook.name,
+        doraise=True,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    hook.unlink()
+    # The environment's own interpreter packs: it knows which modules it
+    # imports before any .pth runs, and they must stay files.
+    subprocess.run(
+        [
+            str(env / "bin" / "python3"),
+            "-I",
+            "-B",
+            "-c",
+            f"import {module_bundle.BUNDLE_MODULE} as bundle; bundle.pack_this_environment()",
+        ],
+        check=True,
+    )
+    (site_packages / module_bundle.PTH).write_text(
+        f"import {module_bundle.BUNDLE_MODULE}; {module_bundle.BUNDLE_MODULE}.install()\n"
+    )
 
 
 def create(env: Path, requirements: Path, index_url: str) -> None:
@@ -402,6 +444,7 @@ def create(env: Path, requirements: Path, index_url: str) -> None:
     _drop_build_only_files(env / _SITE_PACKAGES)
     _strip_symbol_tables(env)
     _compile(env / _SITE_PACKAGES)
+    _bundle_byte_code(env)
 
 
 def create_with_manifest(root: Path, requirements: Path, index_url: str) -> None:
