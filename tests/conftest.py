@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -139,9 +140,36 @@ def second_checkout(checkouts: Checkouts) -> Bazel:
     return checkouts.new("second")
 
 
+def environment_source_prefix() -> Path:
+    """The prefix of the Python build the converter environment was copied from.
+
+    Not sys.base_prefix: the tests run in the environment itself, whose
+    standard library is byte code in a bundle. Looked for where the
+    repository rule looks, and recognised by its build (sys.version names
+    version, build date and compiler).
+    """
+    python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [os.environ.get("RULES_TFJS_PYTHON"), shutil.which(python), shutil.which("python3")]
+    candidates += [str(p / "bin" / python) for p in sorted(pyenv.glob("*"), reverse=True)]
+    for candidate in filter(None, candidates):
+        if not os.access(candidate, os.X_OK):
+            continue
+        probe = subprocess.run(
+            [candidate, "-I", "-c", "import sys; print(sys.base_prefix); print(sys.version)"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        prefix, _, version = probe.stdout.strip().partition("\n")
+        if probe.returncode == 0 and version == sys.version and prefix != sys.base_prefix:
+            return Path(prefix)
+    raise RuntimeError(f"none of {candidates} is the Python build the environment was made from")
+
+
 def copy_interpreter(destination: Path) -> Path:
-    """Copies this Python build (binary, libpython, standard library) to another prefix."""
-    prefix = Path(sys.base_prefix)
+    """Copies the environment's Python build (binary, libpython, standard library) to another prefix."""
+    prefix = environment_source_prefix()
     python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     (destination / "bin").mkdir(parents=True)
     shutil.copy2(prefix / "bin" / python, destination / "bin" / python)
