@@ -150,7 +150,11 @@ def environment_source_prefix() -> Path:
     """
     python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    candidates = [os.environ.get("RULES_TFJS_PYTHON"), shutil.which(python), shutil.which("python3")]
+    candidates = [
+        os.environ.get("RULES_TFJS_PYTHON"),
+        shutil.which(python),
+        shutil.which("python3"),
+    ]
     candidates += [str(p / "bin" / python) for p in sorted(pyenv.glob("*"), reverse=True)]
     for candidate in filter(None, candidates):
         if not os.access(candidate, os.X_OK):
@@ -168,7 +172,7 @@ def environment_source_prefix() -> Path:
 
 
 def copy_interpreter(destination: Path) -> Path:
-    """Copies the environment's Python build (binary, libpython, standard library) to another prefix."""
+    """Copies the environment's Python build (binary, libpython, stdlib) to another prefix."""
     prefix = environment_source_prefix()
     python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     (destination / "bin").mkdir(parents=True)
