@@ -67,8 +67,8 @@ class _Index:
 class _Loader:
     """Loads one bundled module, as the sourceless file loader would."""
 
-    def __init__(self, index: _Index, name: str, path: str, entry: tuple) -> None:
-        self.index, self.name, self.path, self.entry = index, name, path, entry
+    def __init__(self, index: _Index, path: str, entry: tuple) -> None:
+        self.index, self.path, self.entry = index, path, entry
 
     def create_module(self, spec):
         return None
@@ -113,7 +113,7 @@ class _Finder:
         return spec_from_file_location(
             fullname,
             path,
-            loader=_Loader(self.index, fullname, path, entry),
+            loader=_Loader(self.index, path, entry),
             submodule_search_locations=[directory] if is_package else None,
         )
 
