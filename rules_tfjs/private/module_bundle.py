@@ -56,8 +56,11 @@ class _Index:
         self.modules, self.directories = marshal.loads(os.pread(self.fd, size, _HEADER))
         self.start = _HEADER + size
 
+    def data(self, offset: int, size: int) -> bytes:
+        return os.pread(self.fd, size, self.start + offset)
+
     def code(self, offset: int, size: int, name: str):
-        data = os.pread(self.fd, size, self.start + offset)
+        data = self.data(offset, size)
         # A .pyc: 16 bytes of header (magic, flags, hash), then the code.
         if data[:4] != MAGIC_NUMBER:
             raise ImportError(f"bad magic number in the bundled byte code of {name}", name=name)
@@ -181,7 +184,7 @@ def read(bundle: str) -> dict[str, bytes]:
     for directory, modules in index.modules.items():
         for name, (offset, size, is_package) in modules.items():
             relative = f"{directory}/{name}/{_INIT}" if is_package else f"{directory}/{name}"
-            files[relative + _BYTE_CODE] = os.pread(index.fd, size, index.start + offset)
+            files[relative + _BYTE_CODE] = index.data(offset, size)
     os.close(index.fd)
     return files
 

@@ -53,7 +53,6 @@ import compileall
 import concurrent.futures
 import hashlib
 import os
-import py_compile
 import re
 import shutil
 import subprocess
@@ -405,20 +404,15 @@ def _strip_symbol_tables(env: Path) -> None:
     elf_symbols.strip_tree(env)
 
 
+def _add_bundle_hook(site_packages: Path) -> None:
+    """module_bundle as a top-level module, compiled with the rest of site-packages."""
+    _, module_bundle = _beside_this_script()
+    shutil.copyfile(module_bundle.__file__, site_packages / f"{module_bundle.BUNDLE_MODULE}.py")
+
+
 def _bundle_byte_code(env: Path) -> None:
     """Byte code into one file (module_bundle), imported through a hook a .pth installs."""
     _, module_bundle = _beside_this_script()
-    site_packages = env / _SITE_PACKAGES
-    hook = site_packages / f"{module_bundle.BUNDLE_MODULE}.py"
-    shutil.copyfile(module_bundle.__file__, hook)
-    py_compile.compile(
-        str(hook),
-        cfile=str(hook.with_suffix(".pyc")),
-        dfile=hook.name,
-        doraise=True,
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-    )
-    hook.unlink()
     # The environment's own interpreter packs: it knows which modules it
     # imports before any .pth runs, and they must stay files.
     subprocess.run(
@@ -431,7 +425,7 @@ def _bundle_byte_code(env: Path) -> None:
         ],
         check=True,
     )
-    (site_packages / module_bundle.PTH).write_text(
+    (env / _SITE_PACKAGES / module_bundle.PTH).write_text(
         f"import {module_bundle.BUNDLE_MODULE}; {module_bundle.BUNDLE_MODULE}.install()\n"
     )
 
@@ -443,6 +437,7 @@ def create(env: Path, requirements: Path, index_url: str) -> None:
     _drop_console_scripts(env)
     _drop_build_only_files(env / _SITE_PACKAGES)
     _strip_symbol_tables(env)
+    _add_bundle_hook(env / _SITE_PACKAGES)
     _compile(env / _SITE_PACKAGES)
     _bundle_byte_code(env)
 
