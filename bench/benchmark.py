@@ -16,6 +16,8 @@ it measures, on this machine and in this run:
    and server);
 7. the environment: its size, its creation (uv's download cache warm, and
    from nothing), and a fresh server's loading and analysis of `wake`;
+8. the floors under those: a fresh server's analysis of a bare genrule, and a
+   cold build of one action that only imports TensorFlow from the environment;
 
 and the peak RSS of the converter worker. The cold build of `wake` is
 profiled, so RESULTS.md shows where its time goes. It writes bench/RESULTS.md
@@ -194,6 +196,36 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
+# The floors under a cold build: a bare genrule (a fresh server's loading and
+# analysis in this workspace, of no rules_tfjs target) and one action that
+# only imports TensorFlow from the converter environment, declared as
+# rules_tfjs declares it (what any Bazel action running TensorFlow from a
+# declared environment pays: the server's start, analysis, digesting the
+# environment, the import).
+FLOOR_BZL = """
+def _tensorflow_import_impl(ctx):
+    python = ctx.toolchains["@rules_tfjs//rules_tfjs:toolchain_type"].python
+    imported = ctx.actions.declare_file(ctx.label.name + ".txt")
+    arguments = ctx.actions.args()
+    arguments.add_all(["-I", "-B", "-c", "import sys, tensorflow; open(sys.argv[1], 'w').close()"])
+    arguments.add(imported)
+    ctx.actions.run(
+        executable = python.interpreter,
+        arguments = [arguments],
+        inputs = python.files,
+        outputs = [imported],
+        mnemonic = "TensorFlowImport",
+        progress_message = "Importing TensorFlow",
+    )
+    return [DefaultInfo(files = depset([imported]))]
+
+tensorflow_import = rule(
+    implementation = _tensorflow_import_impl,
+    toolchains = ["@rules_tfjs//rules_tfjs:toolchain_type"],
+)
+"""
+
+
 class BenchWorkspace:
     """A workspace that uses this rules_tfjs by local_repository, as a user's would."""
 
@@ -212,7 +244,11 @@ class BenchWorkspace:
             "build --nosandbox_debug --sandbox_base=/dev/shm\n"
             "build --experimental_run_validations\n"
         )
-        self.rules: dict[str, str] = {}
+        (root / "floor.bzl").write_text(FLOOR_BZL)
+        self.rules: dict[str, str] = {
+            "bare": 'genrule(name = "bare", outs = ["bare.txt"], cmd = "echo > $@")',
+            "tensorflow_import": 'tensorflow_import(name = "tensorflow_import")',
+        }
 
     def add_saved_model(self, name: str, directory: Path) -> None:
         shutil.copytree(directory, self.root / name)
@@ -231,7 +267,8 @@ class BenchWorkspace:
     def write(self) -> None:
         rules = "\n\n".join(self.rules.values())
         (self.root / "BUILD.bazel").write_text(
-            f'load("@rules_tfjs//rules_tfjs:defs.bzl", "tfjs_model")\n\n{rules}\n'
+            'load("@rules_tfjs//rules_tfjs:defs.bzl", "tfjs_model")\n'
+            f'load("//:floor.bzl", "tensorflow_import")\n\n{rules}\n'
         )
 
     def bazel(
@@ -523,6 +560,11 @@ def main() -> int:
 
         # 7: a new server's loading and analysis, outputs up to date.
         analysis_s = workspace.fresh_server_analysis("wake", scratch / "analysis.json")
+        digest_s = profile_phases(scratch / "analysis.json").get("Build artifacts", 0.0)
+
+        # 8: the floors (see FLOOR_BZL).
+        analysis_floor_s = workspace.fresh_server_analysis("bare", scratch / "bare.json")
+        import_cold_s = workspace.cold_build("tensorflow_import")
         cold_wake = scratch / "cold_wake.json"
         cold_phases, cold_actions = profile_phases(cold_wake), profile_actions(cold_wake)
 
@@ -550,6 +592,14 @@ def main() -> int:
         }
         for count, row in zip((2, 4), rows[3:5], strict=True):
             ratios[f"cold_over_cli_heads_{count}"] = row.cold_over_cli
+        ratios |= {
+            "fresh_server_digest_s": digest_s,
+            "floor_fresh_server_analysis_s": analysis_floor_s,
+            "floor_cold_s": import_cold_s,
+            "floor_cold_over_cli_wake": import_cold_s / wake.cli_s,
+            "floor_cold_over_cli_heads_1": import_cold_s / rows[2].cli_s,
+            "floor_cold_over_cli_heads_8": import_cold_s / rows[5].cli_s,
+        }
         write_results(
             args.results,
             rows,
@@ -565,6 +615,12 @@ def main() -> int:
             env_create_s=env_create_s,
             env_create_from_nothing_s=env_create_from_nothing_s,
             analysis_s=analysis_s,
+            digest_s=digest_s,
+            analysis_floor_s=analysis_floor_s,
+            import_cold_s=import_cold_s,
+            import_cold_over_cli_wake=import_cold_s / wake.cli_s,
+            import_cold_over_cli_heads_1=import_cold_s / rows[2].cli_s,
+            import_cold_over_cli_heads_8=import_cold_s / rows[5].cli_s,
             cold_actions="\n".join(
                 f"| {n} | {start:.1f} s | {t:.1f} s |" for n, start, t in cold_actions
             ),
@@ -663,6 +719,24 @@ priority.
 | action | starts | takes |
 | --- | --- | --- |
 {cold_actions}
+
+## The floors under the targets
+
+Two more builds in the same workspace show what any build pays on this
+machine and this Bazel, with or without rules_tfjs:
+
+- A new server's loading and analysis of a bare genrule, its output up to
+  date: {analysis_floor_s:.2f} s (`wake`'s: {analysis_s:.2f} s; target
+  1.0 s).
+- The build phase of a new server's build of `wake`, its outputs up to date:
+  {digest_s:.1f} s. No action runs; Bazel digests every input, the
+  environment's {env_gb:.2f} GB included, to look the actions up.
+- A cold build of one action that only imports TensorFlow from the
+  environment, declared as rules_tfjs declares it (no conversion, no check):
+  {import_cold_s:.1f} s. That is {import_cold_over_cli_wake:.2f} × the
+  command line's time for `wake` (target for its cold build: 0.6),
+  {import_cold_over_cli_heads_1:.2f} × for `heads_1` (target 1.5) and
+  {import_cold_over_cli_heads_8:.2f} × for `heads_8` (target 0.25).
 
 ## Targets (issues 10 and 12)
 

@@ -147,9 +147,10 @@ def _cache_directory(rctx):
 def _environment_files(rctx):
     """The environment's files as a Starlark list, one per line, from its manifest.
 
-    Listed rather than globbed: a new Bazel server would otherwise list the
-    environment's 1,000 directories while loading the package (about 0.6 s
-    of each fresh server's analysis, measured).
+    Listed rather than globbed: a new Bazel server would otherwise list every
+    directory of the environment while loading the package (measured when it
+    had 1,000 directories, before its byte code was bundled: about 0.6 s of
+    each fresh server's analysis; it has about 200 now).
     """
     lines = []
     for entry in rctx.read("env.sha256").splitlines():

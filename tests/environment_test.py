@@ -183,7 +183,7 @@ def test_the_interpreter_starts_with_any_codec_for_its_streams(bazel):
 
 def test_the_environment_package_lists_the_files_of_its_manifest(bazel):
     here = environment_directory(bazel)
-    # Listed, not globbed: a glob lists the environment's 1,000 directories
+    # Listed, not globbed: a glob lists every directory of the environment
     # on every new Bazel server.
     assert "glob(" not in (here.parent / "BUILD.bazel").read_text()
     listed = bazel("query", "labels(files, @rules_tfjs_python//:python)").stdout.split()
