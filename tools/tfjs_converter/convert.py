@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -16,6 +17,7 @@ from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.pipeline import check_quantization_patterns, convert_concrete_function
 
 Loader = Callable[[Path, Sequence[str]], saved_model.LoadedSavedModel]
+_STAGING = ".staging-"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +57,7 @@ def convert(request: ConversionRequest, load: Loader | None = None) -> None:
     """Carries out a request; `load` may be a caching SavedModel loader."""
     if not request.outputs:
         raise ConversionError("no signatures to convert: name at least one")
+    outputs = _output_directories(request)
     load = load or saved_model.load_saved_model
     model = load(Path(request.saved_model_dir), request.tags)
     model.check_signatures(list(request.outputs))
@@ -71,8 +74,8 @@ def convert(request: ConversionRequest, load: Loader | None = None) -> None:
     staged: dict[str, Path] = {}
     try:
         weights: dict[str, dict] = {}
-        for signature, output_dir in request.outputs.items():
-            staged[signature] = _staging_directory(Path(output_dir))
+        for signature, output_dir in outputs.items():
+            staged[signature] = _staging_directory(output_dir)
             weights[signature] = convert_concrete_function(
                 model.concrete_function(signature),
                 staged[signature],
@@ -95,7 +98,7 @@ def convert(request: ConversionRequest, load: Loader | None = None) -> None:
             )
             check_budget(request.budget, model_report)
         for signature, staging_dir in staged.items():
-            _replace_directory(Path(request.outputs[signature]), staging_dir)
+            _replace_directory(outputs[signature], staging_dir)
         if request.report_json or request.report_markdown:
             report.write_report(
                 model_report,
@@ -106,6 +109,33 @@ def convert(request: ConversionRequest, load: Loader | None = None) -> None:
     finally:
         for staging_dir in staged.values():
             shutil.rmtree(staging_dir, ignore_errors=True)
+
+
+def _output_directories(request: ConversionRequest) -> dict[str, Path]:
+    """The request's output directories, absolute, checked to lie apart."""
+    # Each output directory is replaced as a whole: one that holds another
+    # output, or the SavedModel, would delete what the request still needs.
+    saved_model_dir = Path(os.path.abspath(request.saved_model_dir))
+    outputs = {s: Path(os.path.abspath(d)) for s, d in request.outputs.items()}
+    for signature, output_dir in outputs.items():
+        if _holds(output_dir, saved_model_dir):
+            raise ConversionError(
+                f"the output directory of signature {signature!r} ({output_dir}) holds "
+                f"the SavedModel ({saved_model_dir}), and is replaced as a whole: "
+                "write the model somewhere else"
+            )
+        for other, other_dir in outputs.items():
+            if other != signature and _holds(output_dir, other_dir):
+                raise ConversionError(
+                    f"the output directory of signature {signature!r} ({output_dir}) is or "
+                    f"holds that of signature {other!r} ({other_dir}), and is replaced as a "
+                    "whole: give each signature a directory of its own"
+                )
+    return outputs
+
+
+def _holds(directory: Path, path: Path) -> bool:
+    return directory == path or directory in path.parents
 
 
 def _check_quantization_patterns(request: ConversionRequest, weights: Mapping[str, dict]) -> None:
@@ -135,7 +165,20 @@ def convert_saved_model(
 
     Returns:
       signature key to its model directory.
+
+    Raises:
+      ConversionError: also for a signature key that is not one plain path
+        component (`v1/predict`, `..`); convert such a signature with
+        `ConversionRequest`, which takes its directory.
     """
+    for signature in signatures:
+        if signature in ("", ".", "..") or "/" in signature or "\0" in signature:
+            raise ConversionError(
+                f"signature {signature!r} cannot name a directory under {output_root}: "
+                "a key used as a directory name must be one path component, not empty, "
+                "'.' or '..'; convert it with ConversionRequest(outputs={key: directory}) "
+                "(on the command line: --output KEY=DIRECTORY)"
+            )
     outputs = {signature: Path(output_root) / signature for signature in signatures}
     convert(ConversionRequest(Path(saved_model_dir), outputs, tuple(tags), options))
     return outputs
@@ -143,11 +186,17 @@ def convert_saved_model(
 
 def _staging_directory(output_dir: Path) -> Path:
     # A sibling, so that the final rename stays within one file system.
-    # Siblings left by a killed conversion of the same output are removed.
+    # Siblings left by a killed conversion of the same output are removed:
+    # exactly this output's prefix and mkdtemp's eight random characters, so
+    # never the staging directory of an output named with this one's name
+    # and more (`a.b` beside `a`).
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    for stale in output_dir.parent.glob(f".{output_dir.name}.*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging_dir = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
+    prefix = f".{output_dir.name}{_STAGING}"
+    left_by_a_killed_conversion = re.compile(re.escape(prefix) + "[a-z0-9_]{8}")
+    for stale in output_dir.parent.iterdir():
+        if left_by_a_killed_conversion.fullmatch(stale.name):
+            shutil.rmtree(stale, ignore_errors=True)
+    staging_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=output_dir.parent))
     staging_dir.chmod(0o755)
     return staging_dir
 

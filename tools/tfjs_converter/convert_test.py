@@ -91,12 +91,64 @@ def test_existing_output_directories_are_replaced(tiny_saved_model, tmp_path):
 
 
 def test_staging_left_by_a_killed_conversion_is_removed(tiny_saved_model, tmp_path):
-    (tmp_path / ".scale.k1ll3d").mkdir()
-    (tmp_path / ".scale.k1ll3d" / "model.json").write_text("{")
+    (tmp_path / ".scale.staging-k1ll3d_0").mkdir()
+    (tmp_path / ".scale.staging-k1ll3d_0" / "model.json").write_text("{")
+    # Not this output's: the staging directory of an output named scale.b.
+    (tmp_path / ".scale.b.staging-abcdefgh").mkdir()
 
     convert_saved_model(tiny_saved_model, ["scale"], tmp_path)
 
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scale"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".scale.b.staging-abcdefgh", "scale"]
+
+
+def test_an_output_named_like_another_and_more_converts_beside_it(tiny_saved_model, tmp_path):
+    # a.b is staged first; staging a must not take a.b's staging for its own leftovers.
+    outputs = {"scale": tmp_path / "a.b", "mix": tmp_path / "a"}
+    convert(ConversionRequest(tiny_saved_model, outputs))
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "a.b"]
+    assert sorted(_model_json(tmp_path / "a.b")["signature"]["inputs"]) == ["x"]
+    assert sorted(_model_json(tmp_path / "a")["signature"]["inputs"]) == ["offset", "weights"]
+
+
+@pytest.mark.parametrize("signature", ["..", ".", "", "v1/predict", "../escaped"])
+def test_a_signature_key_that_is_not_one_path_component_is_refused(
+    tiny_saved_model, tmp_path, signature
+):
+    root = tmp_path / "keep" / "root"
+    root.mkdir(parents=True)
+    (tmp_path / "keep" / "precious.txt").write_text("kept")
+
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(tiny_saved_model, [signature], root)
+
+    assert f"signature {signature!r} cannot name a directory under {root}" in str(error.value)
+    assert "ConversionRequest(outputs={key: directory})" in str(error.value)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "keep",
+        "keep/precious.txt",
+        "keep/root",
+    ]
+
+
+def test_output_directories_that_hold_one_another_are_refused(tiny_saved_model, tmp_path):
+    nested = {"scale": tmp_path / "v1", "mix": tmp_path / "v1" / "predict"}
+    with pytest.raises(ConversionError) as error:
+        convert(ConversionRequest(tiny_saved_model, nested))
+    assert (
+        f"the output directory of signature 'scale' ({tmp_path / 'v1'}) is or holds that of "
+        f"signature 'mix' ({tmp_path / 'v1' / 'predict'})"
+    ) in str(error.value)
+
+    shared = {"scale": tmp_path / "same", "mix": tmp_path / "same"}
+    with pytest.raises(ConversionError, match="give each signature a directory of its own"):
+        convert(ConversionRequest(tiny_saved_model, shared))
+
+    around = {"scale": Path(tiny_saved_model).parent}
+    with pytest.raises(ConversionError, match="holds the SavedModel"):
+        convert(ConversionRequest(tiny_saved_model, around))
+    assert list(tmp_path.iterdir()) == []
+    assert (Path(tiny_saved_model) / "saved_model.pb").is_file()
 
 
 def test_quantization_is_applied_to_matching_weights(tiny_saved_model, tmp_path):
