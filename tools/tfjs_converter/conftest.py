@@ -71,6 +71,19 @@ class Accumulator(tf.Module):
         return {"new_total": total + x, "count": tf.shape(x)[0]}
 
 
+class Twins(tf.Module):
+    """Two inputs and two outputs that share one dtype and shape."""
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.float32, name="a"),
+            tf.TensorSpec([None], tf.float32, name="b"),
+        ]
+    )
+    def serving_default(self, a, b):
+        return {"sum": a + b, "diff": a - b}
+
+
 def _save(module: tf.Module, directory: Path, **signatures) -> Path:
     tf.saved_model.save(module, str(directory), signatures=signatures)
     return directory
@@ -101,6 +114,13 @@ def loop_saved_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def twins_saved_model(tmp_path_factory) -> Path:
+    model = Twins()
+    directory = tmp_path_factory.mktemp("twins") / "model"
+    return _save(model, directory, serving_default=model.serving_default)
+
+
+@pytest.fixture(scope="session")
 def accumulator_saved_model(tmp_path_factory) -> Path:
     model = Accumulator()
     return _save(model, tmp_path_factory.mktemp("accumulator") / "model", step=model.step)
@@ -125,6 +145,35 @@ class ColourTable(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string, name="colours")])
     def count(self, colours):
         return {"known": tf.reduce_sum(tf.cast(self.table.lookup(colours) >= 0, tf.int32), -1)}
+
+
+class TableInBranch(tf.Module):
+    """A lookup inside tf.cond: TF.js reads tables only outside control flow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(["a", "b"], tf.constant([1, 2], tf.int64)), 0
+        )
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="words"),
+            tf.TensorSpec([], tf.bool, name="scaled"),
+        ]
+    )
+    def ids(self, words, scaled):
+        return {
+            "ids": tf.cond(
+                scaled, lambda: self.table.lookup(words) * 10, lambda: self.table.lookup(words)
+            )
+        }
+
+
+@pytest.fixture(scope="session")
+def table_in_branch_saved_model(tmp_path_factory) -> Path:
+    model = TableInBranch()
+    return _save(model, tmp_path_factory.mktemp("table_in_branch") / "model", ids=model.ids)
 
 
 VOCABULARY_LINES = ["fox\t7\tanimal", "dog\t3\tanimal", "oak\t9\tplant", "ivy\t4\tplant"]

@@ -32,6 +32,30 @@ def test_each_signature_gets_its_own_model_keyed_by_signature_names(tiny_saved_m
     assert sorted(mix["outputs"]) == ["mixed", "total"]
 
 
+def test_inputs_and_outputs_that_share_dtype_and_shape_keep_their_keys(twins_saved_model, tmp_path):
+    # tensorflowjs would name them by tensor (a:0, Identity:0), as its command line does.
+    directory = convert_saved_model(twins_saved_model, ["serving_default"], tmp_path)[
+        "serving_default"
+    ]
+    model = _model_json(directory)
+    nodes = {node["name"]: node for node in model["modelTopology"]["node"]}
+
+    def computed_by(tensor_name: str) -> tuple[str, list[str]]:
+        node = nodes[tensor_name.split(":")[0]]
+        while node["op"] == "Identity":
+            node = nodes[node["input"][0]]
+        return node["op"], node.get("input", [])
+
+    signature = model["signature"]
+    assert {key: info["name"] for key, info in signature["inputs"].items()} == {
+        "a": "a:0",
+        "b": "b:0",
+    }
+    assert sorted(signature["outputs"]) == ["diff", "sum"]
+    assert computed_by(signature["outputs"]["sum"]["name"]) == ("AddV2", ["a", "b"])
+    assert computed_by(signature["outputs"]["diff"]["name"]) == ("Sub", ["a", "b"])
+
+
 def test_weights_match_tensorflowjs_public_converter_byte_for_byte(tiny_saved_model, tmp_path):
     ours = convert_saved_model(tiny_saved_model, ["scale", "mix"], tmp_path / "ours")
     for signature, directory in ours.items():
@@ -329,6 +353,24 @@ def test_a_table_filled_only_when_the_model_runs_is_refused(mutable_table_saved_
     ):
         convert_saved_model(mutable_table_saved_model, ["lookup"], tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_read_inside_control_flow_is_refused_unless_lowered(
+    table_in_branch_saved_model, tmp_path
+):
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(table_in_branch_saved_model, ["ids"], tmp_path / "kept")
+    assert "reads a lookup table (LookupTableFindV2) inside control flow" in str(error.value)
+    assert "control_flow_v2=false" in str(error.value)
+    assert not (tmp_path / "kept").exists() or list((tmp_path / "kept").iterdir()) == []
+
+    options = ConversionOptions(control_flow_v2=False)
+    lowered = convert_saved_model(
+        table_in_branch_saved_model, ["ids"], tmp_path / "lowered", options=options
+    )["ids"]
+    model = _model_json(lowered)
+    assert not model["modelTopology"].get("library")
+    assert "LookupTableFindV2" in {node["op"] for node in model["modelTopology"]["node"]}
 
 
 def test_a_table_function_without_its_module_is_refused(table_saved_model, tmp_path):

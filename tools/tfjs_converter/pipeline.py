@@ -132,12 +132,15 @@ def convert_concrete_function(
     initializer = _resource_initializer(module, options) if module is not None else None
     table_inputs = initializer.table_inputs(concrete_function) if initializer else {}
     _check_tables_are_initialized(frozen_graph, table_inputs)
+    _check_no_table_reads_in_functions(frozen_graph)
     inputs = [
         t for t in concrete_function.inputs if t.dtype != tf.resource or t.name in table_inputs
     ]
     signature = tfjs_saved_model._build_signature_def(
         frozen_graph, inputs, concrete_function.outputs, signature_def
     )
+    if signature_def is not None:
+        signature = _keyed_as_in(signature, _signature_keys(concrete_function, signature_def))
     with _unsupported_ops_as_conversion_errors():
         graph_def = tfjs_saved_model.optimize_graph(
             frozen_graph,
@@ -165,6 +168,61 @@ def convert_concrete_function(
     )
     canonicalize_model_json(model_json)
     return {weight["name"]: weight["data"] for group in weights for weight in group}
+
+
+def _signature_keys(
+    concrete_function, signature_def: meta_graph_pb2.SignatureDef
+) -> dict[str, str]:
+    """Tensor name -> SignatureDef key of each input and output of a signature's function.
+
+    tensorflowjs's `_build_signature_def` finds a tensor's key by its dtype and
+    shape, and names the tensor by itself (`a:0`, `Identity:0`) when two keys
+    share both: model.json would then lose the SavedModel's keys. A
+    signature's function knows them by position: its inputs begin with its
+    flattened keyword arguments, its outputs are its flattened output dict.
+    Empty unless both sides name exactly the SignatureDef's keys.
+    """
+    args, kwargs = concrete_function.structured_input_signature
+    structured_outputs = concrete_function.structured_outputs
+    if args or not _is_flat_dict(kwargs) or not _is_flat_dict(structured_outputs):
+        return {}
+    input_keys = _flattened_keys(kwargs)
+    output_keys = _flattened_keys(structured_outputs)
+    inputs = concrete_function.inputs[: len(input_keys)]
+    outputs = concrete_function.outputs
+    if (
+        sorted(input_keys) != sorted(signature_def.inputs)
+        or sorted(output_keys) != sorted(signature_def.outputs)
+        or len(outputs) != len(output_keys)
+    ):
+        return {}
+    pairs = [*zip(inputs, input_keys, strict=True), *zip(outputs, output_keys, strict=True)]
+    keys = {tensor.name: key for tensor, key in pairs}
+    if len(keys) != len(pairs):  # a tensor both input and output, or output twice
+        return {}
+    return keys
+
+
+def _is_flat_dict(structure) -> bool:
+    return isinstance(structure, dict) and all(
+        isinstance(value, tf.Tensor | tf.TensorSpec) for value in structure.values()
+    )
+
+
+def _flattened_keys(flat_dict: dict) -> list[str]:
+    """flat_dict's keys in the order tf.nest flattens its values."""
+    return tf.nest.flatten({key: key for key in flat_dict})
+
+
+def _keyed_as_in(
+    signature: meta_graph_pb2.SignatureDef, keys: dict[str, str]
+) -> meta_graph_pb2.SignatureDef:
+    """signature with each tensor named in keys under its key; the others as they were."""
+    keyed = meta_graph_pb2.SignatureDef()
+    for field in ("inputs", "outputs"):
+        for name, info in getattr(signature, field).items():
+            getattr(keyed, field)[keys.get(info.name, name)].CopyFrom(info)
+    return keyed
 
 
 @contextlib.contextmanager
@@ -361,6 +419,32 @@ def _check_tables_are_initialized(frozen_graph, table_inputs: dict[str, int]) ->
             "(MutableHashTable, DenseHashTable) cannot be converted, use a "
             "StaticHashTable or StaticVocabularyTable; without the module that owns "
             "the tables, pass it (convert_concrete_function(..., module=...))"
+        )
+
+
+def _check_no_table_reads_in_functions(frozen_graph) -> None:
+    """Fails if a lookup table is read inside a kept If/While branch or body.
+
+    TF.js runs such a function without the model's tables (its
+    `getHashTableById` is undefined there), so the model would fail the
+    first time it ran. Lowered control flow (control_flow_v2 off) keeps every
+    lookup in the main graph, where TF.js finds the tables.
+    """
+    reads = sorted(
+        {
+            node.op
+            for function in frozen_graph.as_graph_def().library.function
+            for node in function.node_def
+            if node.op.startswith("LookupTable")
+        }
+    )
+    if reads:
+        raise ConversionError(
+            f"the function reads a lookup table ({', '.join(reads)}) inside control flow "
+            "(tf.cond, tf.while_loop), which TF.js runs without the model's tables: "
+            "convert it with control_flow_v2 off (tfjs_model: control_flow_v2 = False, "
+            'or for one signature signature_options = {"<signature>": '
+            '["control_flow_v2=false"]}), which moves the lookups into the main graph'
         )
 
 
