@@ -337,7 +337,10 @@ once for all signatures. Its outputs are byte-for-byte reproducible.
         "control_flow_v2": attr.bool(
             default = True,
             doc = "Keep TF2 control flow (While/If) instead of lowering it; " +
-                  "TensorFlow.js runs while-loops reliably only this way.",
+                  "TensorFlow.js runs while-loops reliably only this way. A " +
+                  "signature that reads a lookup table inside `tf.cond` or a " +
+                  "loop needs it off (TensorFlow.js runs kept branches " +
+                  "without the model's tables); its conversion fails saying so.",
         ),
         "metadata": attr.label_keyed_string_dict(
             allow_files = [".json"],
