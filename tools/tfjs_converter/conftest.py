@@ -147,6 +147,43 @@ class ColourTable(tf.Module):
         return {"known": tf.reduce_sum(tf.cast(self.table.lookup(colours) >= 0, tf.int32), -1)}
 
 
+class Counter(tf.Module):
+    """A signature that changes a variable each call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = tf.Variable(0.0, name="calls")
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def bump(self, x):
+        self.calls.assign_add(1.0)
+        return {"y": x + self.calls}
+
+
+@pytest.fixture(scope="session")
+def counter_saved_model(tmp_path_factory) -> Path:
+    model = Counter()
+    return _save(model, tmp_path_factory.mktemp("counter") / "model", bump=model.bump)
+
+
+class WideInteger(tf.Module):
+    """An int64 variable beyond int32's range, which TF.js cannot hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = tf.Variable(tf.constant([2**40 + 3, 5], tf.int64), name="offset")
+
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.int64, name="k")])
+    def shift(self, k):
+        return {"y": k + self.offset}
+
+
+@pytest.fixture(scope="session")
+def wide_integer_saved_model(tmp_path_factory) -> Path:
+    model = WideInteger()
+    return _save(model, tmp_path_factory.mktemp("wide_integer") / "model", shift=model.shift)
+
+
 class TableInBranch(tf.Module):
     """A lookup inside tf.cond: TF.js reads tables only outside control flow."""
 

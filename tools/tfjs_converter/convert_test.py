@@ -373,6 +373,22 @@ def test_a_table_read_inside_control_flow_is_refused_unless_lowered(
     assert "LookupTableFindV2" in {node["op"] for node in model["modelTopology"]["node"]}
 
 
+def test_a_signature_that_changes_a_variable_is_refused_with_the_fix(counter_saved_model, tmp_path):
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(counter_saved_model, ["bump"], tmp_path)
+    assert "the function changes a variable (AssignAddVariableOp)" in str(error.value)
+    assert "return the new value as an output" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_int64_weight_beyond_int32_is_refused_not_wrapped(wide_integer_saved_model, tmp_path):
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(wide_integer_saved_model, ["shift"], tmp_path)
+    assert f"is int64 and holds {2**40 + 3}, outside int32's range" in str(error.value)
+    assert "would compute with 3 instead" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_table_function_without_its_module_is_refused(table_saved_model, tmp_path):
     from tfjs_converter.pipeline import convert_concrete_function
     from tfjs_converter.saved_model import load_saved_model

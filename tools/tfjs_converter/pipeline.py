@@ -126,6 +126,7 @@ def convert_concrete_function(
     Raises:
       ConversionError: TensorFlow.js cannot run an op of the graph.
     """
+    _check_no_variable_writes(concrete_function)
     frozen_graph = tfjs_saved_model._freeze_saved_model_v2(
         concrete_function, control_flow_v2=options.control_flow_v2
     )
@@ -152,6 +153,7 @@ def convert_concrete_function(
     reshape_table_lookups(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
     weights = tfjs_saved_model.extract_weights(graph_def, initializer_graph_def)
+    _check_int64_weights_fit_int32(weights)
     model_json = Path(output_dir) / MODEL_JSON
     tfjs_saved_model.write_artifacts(
         MessageToDict(graph_def),
@@ -420,6 +422,56 @@ def _check_tables_are_initialized(frozen_graph, table_inputs: dict[str, int]) ->
             "StaticHashTable or StaticVocabularyTable; without the module that owns "
             "the tables, pass it (convert_concrete_function(..., module=...))"
         )
+
+
+# Ops that change a variable; freezing fails on them with a ValueError about
+# resource inputs that names neither the cause nor a fix.
+_VARIABLE_WRITES = ("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp")
+_VARIABLE_WRITE_PREFIXES = ("ResourceScatter", "ResourceApply", "ResourceSparseApply")
+
+
+def _check_no_variable_writes(concrete_function) -> None:
+    """Fails if the function changes a variable: a TF.js graph model holds none."""
+    graph_def = concrete_function.graph.as_graph_def()
+    nodes = [*graph_def.node, *(n for f in graph_def.library.function for n in f.node_def)]
+    writes = sorted(
+        {
+            node.op
+            for node in nodes
+            if node.op in _VARIABLE_WRITES or node.op.startswith(_VARIABLE_WRITE_PREFIXES)
+        }
+    )
+    if writes:
+        raise ConversionError(
+            f"the function changes a variable ({', '.join(writes)}), and a TF.js graph "
+            "model has no variables, only constants: return the new value as an output "
+            "and pass it back in as an input on the next call, as a streaming model "
+            "passes its state"
+        )
+
+
+def _check_int64_weights_fit_int32(weights: Sequence[Sequence[dict]]) -> None:
+    """Fails if an int64 weight holds a value that int32 cannot.
+
+    TF.js has no int64: tensorflowjs writes int64 weights as int32, and would
+    wrap such a value into another number without failing.
+    """
+    low, high = np.iinfo(np.int32).min, np.iinfo(np.int32).max
+    for group in weights:
+        for weight in group:
+            data = np.asarray(weight["data"])
+            if data.dtype != np.int64 or not data.size:
+                continue
+            outside = data[(data < low) | (data > high)]
+            if outside.size:
+                value = int(outside.flat[0])
+                raise ConversionError(
+                    f"weight {weight['name']} is int64 and holds {value}, outside int32's "
+                    f"range [{low}, {high}]: TF.js has no int64 and stores the weight as "
+                    f"int32, so the model would compute with {np.int64(value).astype(np.int32)} "
+                    "instead. Keep the model's int64 constants and variables within int32's "
+                    "range"
+                )
 
 
 def _check_no_table_reads_in_functions(frozen_graph) -> None:
