@@ -16,6 +16,8 @@ import contextlib
 import gc
 import io
 import os
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +35,42 @@ from tfjs_converter.worker_protocol import (
 # Two SavedModels stay loaded: the one being converted and the previous one,
 # e.g. while alternating between two targets. Each can take hundreds of MB.
 DEFAULT_CACHED_MODELS = 2
+# Names the file holding the request a restarted worker answers first.
+PENDING_REQUEST_ENV = "RULES_TFJS_WORKER_PENDING_REQUEST"
+RESTARTED = (
+    "rules_tfjs: the converter's files changed since its worker started; "
+    "the worker restarted to run them\n"
+)
+
+
+class RunningCode:
+    """The files this worker runs, by the digests of its first request.
+
+    Bazel 4.2 keeps sending requests to a worker whose tool files changed:
+    a changed converter, or a re-created environment, would be run by the
+    code and the TensorFlow this process imported at its start, and the
+    results cached under the new action keys. The digests Bazel sends with
+    each request show the change.
+    """
+
+    def __init__(self, roots: Sequence[str]) -> None:
+        self._roots = tuple(os.path.normpath(root) + os.sep for root in roots)
+        self._digests: dict[str, bytes] | None = None
+
+    def changed(self, inputs: Mapping[str, bytes]) -> bool:
+        own = {p: d for p, d in inputs.items() if os.path.normpath(p).startswith(self._roots)}
+        if self._digests is None:
+            self._digests = own
+        return own != self._digests
+
+
+def _own_roots() -> list[str]:
+    """This package and the interpreter's environment, relative to the working directory."""
+    here = os.getcwd()
+    roots = (os.path.dirname(os.path.abspath(__file__)), sys.prefix)
+    return [
+        os.path.relpath(r, here) for r in roots if not os.path.relpath(r, here).startswith("..")
+    ]
 
 
 class SavedModelCache:
@@ -95,16 +133,46 @@ def handle(request: WorkRequest, parser, cache: SavedModelCache) -> WorkResponse
     return WorkResponse(0 if success else 1, report, request.request_id)
 
 
-def _next_request(stream: BinaryIO) -> WorkRequest | None:
-    message = read_message(stream)
-    return None if message is None else decode_request(message)
+def _pending_request() -> bytes | None:
+    """The request a worker that restarted itself has still to answer."""
+    path = os.environ.pop(PENDING_REQUEST_ENV, None)
+    if path is None:
+        return None
+    message = Path(path).read_bytes()
+    os.unlink(path)
+    return message
+
+
+def _restart(message: bytes, responses: BinaryIO) -> None:
+    """Replaces this process by a fresh worker that answers message first.
+
+    The same process, stdin and stdout, so Bazel sees one slower response.
+    """
+    descriptor, path = tempfile.mkstemp(prefix="rules_tfjs_worker_request.")
+    with os.fdopen(descriptor, "wb") as pending:
+        pending.write(message)
+    os.environ[PENDING_REQUEST_ENV] = path
+    responses.flush()
+    os.dup2(responses.fileno(), 1)  # main() moved the real stdout away from 1
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 def serve(requests: BinaryIO, responses: BinaryIO, capacity: int = DEFAULT_CACHED_MODELS) -> None:
     """Answers requests until Bazel closes the stream."""
     parser = commands.build_parser()
     cache = SavedModelCache(capacity)
-    while (request := _next_request(requests)) is not None:
+    code = RunningCode(_own_roots())
+    pending = _pending_request()
+    if pending is not None:
+        request = decode_request(pending)
+        code.changed(request.inputs)
+        response = handle(request, parser, cache)
+        response.output = RESTARTED + response.output
+        write_message(responses, encode_response(response))
+    while (message := read_message(requests)) is not None:
+        request = decode_request(message)
+        if code.changed(request.inputs):
+            _restart(message, responses)
         write_message(responses, encode_response(handle(request, parser, cache)))
 
 

@@ -1,11 +1,12 @@
 """A real worker process, spoken to in Bazel's protocol."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tfjs_converter.worker import SavedModelCache
+from tfjs_converter.worker import RESTARTED, SavedModelCache
 from tfjs_converter.worker_protocol import (
     WorkRequest,
     WorkResponse,
@@ -91,3 +92,39 @@ def test_changed_files_in_the_same_directory_are_loaded_afresh(tiny_saved_model)
     )
     assert after is not before
     assert cache.loads == 2
+
+
+def test_worker_restarts_itself_when_its_own_files_change(tiny_saved_model, tmp_path):
+    (tmp_path / "tmp").mkdir()
+    # Bazel 4.2 keeps a worker whose tool files changed; the digests it sends
+    # for the converter's files show the change.
+    worker = subprocess.Popen(
+        [sys.executable, "-s", "-B", str(MAIN), "--persistent_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=MAIN.parent.parent,
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+    )
+
+    def ask(request_id, converter_digest, signature):
+        inputs = {**_digests(tiny_saved_model), "tfjs_converter/report.py": converter_digest}
+        arguments = ["convert", "--saved_model_dir", str(tiny_saved_model)]
+        arguments += ["--output", f"{signature}={tmp_path / str(request_id)}"]
+        write_message(worker.stdin, encode_request(WorkRequest(arguments, inputs, request_id)))
+        return decode_response(read_message(worker.stdout))
+
+    try:
+        first = ask(1, b"old", "scale")
+        changed = ask(2, b"new", "mix")
+        same = ask(3, b"new", "scale")
+    finally:
+        worker.stdin.close()
+        assert worker.wait(timeout=60) == 0
+
+    assert (first.exit_code, first.output) == (0, "")
+    assert (changed.exit_code, changed.request_id) == (0, 2)
+    assert changed.output == RESTARTED
+    assert (tmp_path / "2" / "model.json").is_file()
+    assert (same.exit_code, same.output, same.request_id) == (0, "", 3)
+    assert list((tmp_path / "tmp").iterdir()) == []  # the pending request's file is gone
