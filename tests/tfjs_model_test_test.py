@@ -212,3 +212,69 @@ def test_the_runner_unit_tests_pass():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout
     assert "# pass 9" in result.stdout
+
+
+FLAGS_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class Flags(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.base = tf.Variable([1.0, 2.0, 3.0])
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="x")])
+    def flags(self, x):
+        return {"positive": x > 0, "doubled": x * 2}
+
+    @tf.function(input_signature=[])
+    def constant(self):
+        return {"tripled": self.base * 3.0}
+
+
+module = Flags()
+tf.saved_model.save(
+    module, sys.argv[1], signatures={"flags": module.flags, "constant": module.constant}
+)
+"""
+
+FLAGS_BUILD = """
+load("//rules_tfjs:defs.bzl", "saved_model", "tfjs_model", "tfjs_model_test")
+
+saved_model(
+    name = "flags",
+    src = "export_flags.py",
+)
+
+tfjs_model(
+    name = "flags_tfjs",
+    saved_model = ":flags",
+    signatures = ["flags", "constant"],
+)
+
+tfjs_model_test(
+    name = "flags_tfjs_test",
+    model = ":flags_tfjs",
+)
+"""
+
+
+def test_bool_outputs_and_a_signature_without_inputs_pass(bazel, scratch_package):
+    # TF.js gives bools as 0 and 1, the reference as true and false; a
+    # signature without inputs has an empty "inputs" map.
+    scratch_package.write("export_flags.py", FLAGS_EXPORT)
+    scratch_package.write("BUILD.bazel", FLAGS_BUILD)
+    label = f"{scratch_package.label}:flags_tfjs_test"
+    result = bazel("test", label, check=False)
+    log = read_test_log(bazel, label)
+    assert result.returncode == 0, log[-3000:]
+    for environment in ("node cpu", "node wasm"):
+        for signature, output in (
+            ("flags", "positive"),
+            ("flags", "doubled"),
+            ("constant", "tripled"),
+        ):
+            assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
+    assert "6 passed, 0 failed" in log

@@ -147,6 +147,25 @@ class ColourTable(tf.Module):
         return {"known": tf.reduce_sum(tf.cast(self.table.lookup(colours) >= 0, tf.int32), -1)}
 
 
+class Triples(tf.Module):
+    """Takes a length that is a multiple of 3, which generated inputs are not."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def rows(self, x):
+        return {"rows": tf.reshape(x, [-1, 3])}
+
+    @tf.function(input_signature=[])
+    def constant(self):
+        return {"one": tf.constant([1.0])}
+
+
+@pytest.fixture(scope="session")
+def triples_saved_model(tmp_path_factory) -> Path:
+    model = Triples()
+    directory = tmp_path_factory.mktemp("triples") / "model"
+    return _save(model, directory, rows=model.rows, constant=model.constant)
+
+
 class Counter(tf.Module):
     """A signature that changes a variable each call."""
 

@@ -56,6 +56,14 @@ def test_inputs_and_outputs_that_share_dtype_and_shape_keep_their_keys(twins_sav
     assert computed_by(signature["outputs"]["diff"]["name"]) == ("Sub", ["a", "b"])
 
 
+def test_a_signature_without_inputs_has_an_empty_inputs_map(triples_saved_model, tmp_path):
+    # Protobuf's JSON would leave the empty map out; TF.js runners read it.
+    directory = convert_saved_model(triples_saved_model, ["constant"], tmp_path)["constant"]
+    signature = _model_json(directory)["signature"]
+    assert signature["inputs"] == {}
+    assert sorted(signature["outputs"]) == ["one"]
+
+
 def test_weights_match_tensorflowjs_public_converter_byte_for_byte(tiny_saved_model, tmp_path):
     ours = convert_saved_model(tiny_saved_model, ["scale", "mix"], tmp_path / "ours")
     for signature, directory in ours.items():

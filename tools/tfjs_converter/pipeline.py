@@ -501,13 +501,17 @@ def _check_no_table_reads_in_functions(frozen_graph) -> None:
 
 
 def canonicalize_model_json(path: Path) -> None:
-    """Rewrites model.json with sorted keys.
+    """Rewrites model.json with sorted keys, its signature with both its maps.
 
     tensorflowjs serializes protobuf maps (node attributes) in an order that
     differs from one process to the next; sorted keys make equal models equal
-    bytes.
+    bytes. Protobuf's JSON leaves an empty map out: a signature without
+    inputs would have no "inputs", which readers of model.json expect.
     """
     model = json.loads(path.read_text(encoding="utf-8"))
+    if "signature" in model:
+        for field in ("inputs", "outputs"):
+            model["signature"].setdefault(field, {})
     path.write_text(json.dumps(model, sort_keys=True), encoding="utf-8")
 
 

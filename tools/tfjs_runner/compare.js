@@ -7,8 +7,10 @@
  */
 'use strict';
 
+// The reference writes NaN and infinities as strings and bools as JSON
+// booleans; TF.js gives bools as 0 and 1.
 function decode(x) {
-  return typeof x === 'string' ? Number(x) : x;
+  return typeof x === 'string' || typeof x === 'boolean' ? Number(x) : x;
 }
 
 function multiIndex(flat, shape) {

@@ -25,6 +25,14 @@ test('NaN matches NaN only, infinities match themselves only', () => {
   assert.equal(compareTensor(tensor(['-Infinity']), tensor(['Infinity']), tolerance).ok, false);
 });
 
+test('bools match TF.js 0 and 1 by value', () => {
+  const flags = (data) => tensor(data, [data.length], 'bool');
+  assert.equal(compareTensor(flags([1, 0]), flags([true, false]), tolerance).ok, true);
+  const result = compareTensor(flags([1, 1]), flags([true, false]), tolerance);
+  assert.equal(result.ok, false);
+  assert.deepEqual(result.worst, { index: [1], actual: 1, expected: 0 });
+});
+
 test('a shape or dtype mismatch fails outright', () => {
   const result = compareTensor(tensor([1, 2], [1, 2]), tensor([1, 2], [2, 1]), tolerance);
   assert.equal(result.ok, false);

@@ -57,7 +57,7 @@
    * undefined table, so it is reported as what it is.
    */
   function tableInputs(model, signature) {
-    const inputs = model.modelSignature.inputs;
+    const inputs = model.modelSignature.inputs || {};
     const tables = Object.keys(inputs).filter((key) => inputs[key].dtype === 'DT_RESOURCE');
     const artifacts = model.artifacts || {};
     const filled = new Set();
@@ -91,11 +91,13 @@
    */
   async function execute(model, signature, feeds) {
     const keys = model.modelSignature;
-    if (!keys || !keys.inputs || !keys.outputs) {
+    // A signature without inputs has no "inputs" map in a model.json that
+    // another converter wrote (protobuf's JSON leaves empty maps out).
+    if (!keys || !keys.outputs) {
       throw new Error(`model.json of "${signature}" has no signature`);
     }
     const tables = tableInputs(model, signature);
-    const expected = Object.keys(keys.inputs).filter((key) => !tables.has(key)).sort().join(', ');
+    const expected = Object.keys(keys.inputs || {}).filter((key) => !tables.has(key)).sort().join(', ');
     const given = Object.keys(feeds).sort().join(', ');
     if (expected !== given) {
       throw new Error(`"${signature}" takes inputs [${expected}], the reference has [${given}]`);

@@ -81,7 +81,7 @@
       container.appendChild(element('h2', name));
       const table = element('table');
       table.appendChild(element('tr')).append(element('th', 'input / output'), element('th', 'key'), element('th', 'dtype and shape'));
-      for (const [kind, entries] of [['input', model.signature.inputs], ['output', model.signature.outputs]]) {
+      for (const [kind, entries] of [['input', model.signature.inputs || {}], ['output', model.signature.outputs || {}]]) {
         for (const [key, info] of Object.entries(entries)) {
           table.appendChild(element('tr')).append(element('td', kind), element('td', key), element('td', describe(info)));
         }
@@ -160,7 +160,7 @@
         row.append(element('td', signature), element('td', backend));
         let run;
         try {
-          run = await runOne(url, signature, generatedInputs(signature, models[signature].signature.inputs));
+          run = await runOne(url, signature, generatedInputs(signature, models[signature].signature.inputs || {}));
         } catch (error) {
           run = { error: error.message || String(error) };
         }
