@@ -148,10 +148,33 @@ def _input_specs(model: LoadedSavedModel, signature: str) -> dict[str, tf.Tensor
 
 
 def _run(
-    model: LoadedSavedModel, signature: str, inputs: Mapping[str, np.ndarray]
+    model: LoadedSavedModel, signature: str, inputs: Mapping[str, np.ndarray], generated: bool
 ) -> dict[str, np.ndarray]:
-    outputs = model.concrete_function(signature)(**{k: tf.constant(v) for k, v in inputs.items()})
+    try:
+        outputs = model.concrete_function(signature)(
+            **{k: tf.constant(v) for k, v in inputs.items()}
+        )
+    except tf.errors.OpError as error:
+        shapes = ", ".join(f"{k} {v.dtype} {list(v.shape)}" for k, v in sorted(inputs.items()))
+        made = (
+            f"generated inputs ({shapes}; every unknown dimension is {REFERENCE_DIMENSION})"
+            if generated
+            else f"the given inputs ({shapes})"
+        )
+        raise ConversionError(
+            f"signature {signature!r} fails in TensorFlow on {made}: {_op_error_cause(error)}. "
+            "Give inputs it accepts: tfjs_model_test's `inputs`, a JSON file "
+            "{signature: {input key: nested list}}"
+        ) from None
     return {key: value.numpy() for key, value in outputs.items()}
+
+
+def _op_error_cause(error: tf.errors.OpError) -> str:
+    """The line of TensorFlow's message that says what went wrong."""
+    noise = ("Graph execution error", "Detected at node", "<stack traces", "[[", "File ")
+    lines = [line.strip() for line in error.message.splitlines()]
+    causes = [line for line in lines if line and not line.startswith(noise)]
+    return (causes or [type(error).__name__])[0][:300]
 
 
 def _inputs(model, signature, given, step=0, vocabulary=()) -> dict[str, np.ndarray]:
@@ -205,8 +228,9 @@ def reference(
     vocabulary = model_vocabulary(model)
     result: dict[str, Any] = {"signatures": {}, "sequences": {}}
     for signature in signatures:
-        inputs = _inputs(model, signature, given_inputs.get(signature), vocabulary=vocabulary)
-        outputs = _run(model, signature, inputs)
+        given = given_inputs.get(signature)
+        inputs = _inputs(model, signature, given, vocabulary=vocabulary)
+        outputs = _run(model, signature, inputs, generated=given is None)
         result["signatures"][signature] = {
             "inputs": {k: _encode(v) for k, v in inputs.items()},
             "outputs": {k: _encode(v) for k, v in outputs.items()},
@@ -221,7 +245,7 @@ def reference(
                 for k, v in _inputs(model, signature, None, step, vocabulary).items()
                 if step == 0 or k not in feed
             }
-            outputs = _run(model, signature, {**fresh, **carried})
+            outputs = _run(model, signature, {**fresh, **carried}, generated=True)
             carried = {input_key: outputs[output_key] for input_key, output_key in feed.items()}
             frames.append({k: _encode(v) for k, v in fresh.items()})
             step_outputs.append({k: _encode(v) for k, v in outputs.items()})

@@ -56,6 +56,22 @@ def test_feedback_naming_unknown_keys_lists_the_signatures_keys(accumulator_save
         reference(model, [], feedback={"step": {"state": "new_total"}})
 
 
+def test_inputs_tensorflow_rejects_fail_naming_them_and_the_fix(triples_saved_model):
+    model = load_saved_model(triples_saved_model)
+    with pytest.raises(ConversionError) as error:
+        reference(model, ["rows"])
+    assert str(error.value).startswith(
+        "signature 'rows' fails in TensorFlow on generated inputs (x float32 [2]; every "
+        f"unknown dimension is {REFERENCE_DIMENSION}): Input to reshape is a tensor with 2 values"
+    )
+    assert "Give inputs it accepts: tfjs_model_test's `inputs`" in str(error.value)
+
+    given = {"rows": {"x": [1.0, 2.0, 3.0, 4.0]}}
+    with pytest.raises(ConversionError, match=r"on the given inputs \(x float32 \[4\]\)"):
+        reference(model, ["rows"], given)
+    assert reference(model, ["rows"], {"rows": {"x": [1.0, 2.0, 3.0]}})["signatures"]["rows"]
+
+
 def test_given_inputs_must_match_the_signature(tiny_saved_model):
     model = load_saved_model(tiny_saved_model)
     with pytest.raises(
