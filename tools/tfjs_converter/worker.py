@@ -18,7 +18,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -66,11 +66,9 @@ class RunningCode:
 
 def _own_roots() -> list[str]:
     """This package and the interpreter's environment, relative to the working directory."""
-    here = os.getcwd()
     roots = (os.path.dirname(os.path.abspath(__file__)), sys.prefix)
-    return [
-        os.path.relpath(r, here) for r in roots if not os.path.relpath(r, here).startswith("..")
-    ]
+    relative = [os.path.relpath(root) for root in roots]
+    return [root for root in relative if root.split(os.sep)[0] != os.pardir]
 
 
 class SavedModelCache:
@@ -133,14 +131,16 @@ def handle(request: WorkRequest, parser, cache: SavedModelCache) -> WorkResponse
     return WorkResponse(0 if success else 1, report, request.request_id)
 
 
-def _pending_request() -> bytes | None:
-    """The request a worker that restarted itself has still to answer."""
+def _messages(requests: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """(request, whether this worker restarted for it): first the request a
+    worker that restarted itself has still to answer, then those on the stream."""
     path = os.environ.pop(PENDING_REQUEST_ENV, None)
-    if path is None:
-        return None
-    message = Path(path).read_bytes()
-    os.unlink(path)
-    return message
+    if path is not None:
+        pending = Path(path).read_bytes()
+        os.unlink(path)
+        yield pending, True
+    while (message := read_message(requests)) is not None:
+        yield message, False
 
 
 def _restart(message: bytes, responses: BinaryIO) -> None:
@@ -162,18 +162,14 @@ def serve(requests: BinaryIO, responses: BinaryIO, capacity: int = DEFAULT_CACHE
     parser = commands.build_parser()
     cache = SavedModelCache(capacity)
     code = RunningCode(_own_roots())
-    pending = _pending_request()
-    if pending is not None:
-        request = decode_request(pending)
-        code.changed(request.inputs)
-        response = handle(request, parser, cache)
-        response.output = RESTARTED + response.output
-        write_message(responses, encode_response(response))
-    while (message := read_message(requests)) is not None:
+    for message, restarted in _messages(requests):
         request = decode_request(message)
         if code.changed(request.inputs):
             _restart(message, responses)
-        write_message(responses, encode_response(handle(request, parser, cache)))
+        response = handle(request, parser, cache)
+        if restarted:
+            response.output = RESTARTED + response.output
+        write_message(responses, encode_response(response))
 
 
 def main() -> int:
