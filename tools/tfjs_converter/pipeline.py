@@ -430,14 +430,18 @@ _VARIABLE_WRITES = ("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariabl
 _VARIABLE_WRITE_PREFIXES = ("ResourceScatter", "ResourceApply", "ResourceSparseApply")
 
 
+def _function_nodes(graph_def: graph_pb2.GraphDef) -> Iterator:
+    """The nodes of graph_def's library functions (kept control flow, calls)."""
+    return (node for function in graph_def.library.function for node in function.node_def)
+
+
 def _check_no_variable_writes(concrete_function) -> None:
     """Fails if the function changes a variable: a TF.js graph model holds none."""
     graph_def = concrete_function.graph.as_graph_def()
-    nodes = [*graph_def.node, *(n for f in graph_def.library.function for n in f.node_def)]
     writes = sorted(
         {
             node.op
-            for node in nodes
+            for node in [*graph_def.node, *_function_nodes(graph_def)]
             if node.op in _VARIABLE_WRITES or node.op.startswith(_VARIABLE_WRITE_PREFIXES)
         }
     )
@@ -485,8 +489,7 @@ def _check_no_table_reads_in_functions(frozen_graph) -> None:
     reads = sorted(
         {
             node.op
-            for function in frozen_graph.as_graph_def().library.function
-            for node in function.node_def
+            for node in _function_nodes(frozen_graph.as_graph_def())
             if node.op.startswith("LookupTable")
         }
     )

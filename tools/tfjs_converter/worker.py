@@ -54,14 +54,20 @@ class RunningCode:
     """
 
     def __init__(self, roots: Sequence[str]) -> None:
-        self._roots = tuple(os.path.normpath(root) + os.sep for root in roots)
+        self._roots = roots
         self._digests: dict[str, bytes] | None = None
 
     def changed(self, inputs: Mapping[str, bytes]) -> bool:
-        own = {p: d for p, d in inputs.items() if os.path.normpath(p).startswith(self._roots)}
+        own = _digests_under(inputs, self._roots)
         if self._digests is None:
             self._digests = own
         return own != self._digests
+
+
+def _digests_under(inputs: Mapping[str, bytes], directories: Sequence[str]) -> dict[str, bytes]:
+    """The inputs' digests of the files inside any of directories."""
+    prefixes = tuple(os.path.normpath(directory) + os.sep for directory in directories)
+    return {p: d for p, d in inputs.items() if os.path.normpath(p).startswith(prefixes)}
 
 
 def _own_roots() -> list[str]:
@@ -90,10 +96,7 @@ class SavedModelCache:
         Of the request's inputs it keeps only the digests of the SavedModel's
         files, the cache key.
         """
-        prefix = os.path.normpath(saved_model_dir or "") + os.sep
-        files = tuple(
-            sorted((p, d) for p, d in inputs.items() if os.path.normpath(p).startswith(prefix))
-        )
+        files = tuple(sorted(_digests_under(inputs, [saved_model_dir or ""]).items()))
 
         def load(directory: Path, tags: Sequence[str]):
             # Imported here, inside the request, where TensorFlow's start-up
