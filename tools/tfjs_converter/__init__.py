@@ -15,6 +15,10 @@ import importlib
 import os
 from typing import Any
 
+# What the process was started with, before this package and TensorFlow add
+# to it: a worker that restarts itself starts again from it.
+STARTING_ENVIRONMENT = dict(os.environ)
+
 # TF-DF, which tensorflowjs imports, prints a welcome banner, and imports
 # IPython to print it whenever stdout is not a plain file (under pytest, in a
 # Bazel worker), which fails where IPython is not installed.

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from tfjs_converter import commands
+from tfjs_converter import STARTING_ENVIRONMENT, commands
 from tfjs_converter.worker_protocol import (
     WorkRequest,
     WorkResponse,
@@ -154,10 +154,10 @@ def _restart(message: bytes, responses: BinaryIO) -> None:
     descriptor, path = tempfile.mkstemp(prefix="rules_tfjs_worker_request.")
     with os.fdopen(descriptor, "wb") as pending:
         pending.write(message)
-    os.environ[PENDING_REQUEST_ENV] = path
     responses.flush()
     os.dup2(responses.fileno(), 1)  # main() moved the real stdout away from 1
-    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+    environment = {**STARTING_ENVIRONMENT, PENDING_REQUEST_ENV: path}
+    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], environment)
 
 
 def serve(requests: BinaryIO, responses: BinaryIO, capacity: int = DEFAULT_CACHED_MODELS) -> None:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tfjs_converter.worker import RESTARTED, SavedModelCache
+from tfjs_converter.worker import PENDING_REQUEST_ENV, RESTARTED, SavedModelCache
 from tfjs_converter.worker_protocol import (
     WorkRequest,
     WorkResponse,
@@ -94,17 +94,30 @@ def test_changed_files_in_the_same_directory_are_loaded_afresh(tiny_saved_model)
     assert cache.loads == 2
 
 
+def _environment(pid: int) -> dict[str, str]:
+    """The environment a process's program was started with."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().split("=", 1) for entry in entries if entry)
+
+
 def test_worker_restarts_itself_when_its_own_files_change(tiny_saved_model, tmp_path):
     (tmp_path / "tmp").mkdir()
     # Bazel 4.2 keeps a worker whose tool files changed; the digests it sends
     # for the converter's files show the change.
+    # As Bazel starts it: without the variables the package and TensorFlow set,
+    # and with a UTF-8 locale, which Python would otherwise set at start.
+    environment = {
+        "LC_CTYPE": "C.UTF-8",
+        "LD_LIBRARY_PATH": os.environ.get("LD_LIBRARY_PATH", ""),
+        "TMPDIR": str(tmp_path / "tmp"),
+    }
     worker = subprocess.Popen(
         [sys.executable, "-s", "-B", str(MAIN), "--persistent_worker"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         cwd=MAIN.parent.parent,
-        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+        env=environment,
     )
 
     def ask(request_id, converter_digest, signature):
@@ -117,6 +130,7 @@ def test_worker_restarts_itself_when_its_own_files_change(tiny_saved_model, tmp_
     try:
         first = ask(1, b"old", "scale")
         changed = ask(2, b"new", "mix")
+        restarted_with = _environment(worker.pid)
         same = ask(3, b"new", "scale")
     finally:
         worker.stdin.close()
@@ -126,5 +140,8 @@ def test_worker_restarts_itself_when_its_own_files_change(tiny_saved_model, tmp_
     assert (changed.exit_code, changed.request_id) == (0, 2)
     assert changed.output == RESTARTED
     assert (tmp_path / "2" / "model.json").is_file()
+    # A fresh start: what the old code set in its environment is not carried over.
+    assert restarted_with.pop(PENDING_REQUEST_ENV).startswith(str(tmp_path / "tmp"))
+    assert restarted_with == environment
     assert (same.exit_code, same.output, same.request_id) == (0, "", 3)
     assert list((tmp_path / "tmp").iterdir()) == []  # the pending request's file is gone
