@@ -278,3 +278,45 @@ def test_bool_outputs_and_a_signature_without_inputs_pass(bazel, scratch_package
         ):
             assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
     assert "6 passed, 0 failed" in log
+
+
+DENSE_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class Dense(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.kernel = tf.Variable(tf.random.stateless_normal([3, 4], seed=[1, 2]))
+        self.bias = tf.Variable(tf.random.stateless_normal([4], seed=[3, 4]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def squash(self, x):
+        return {"tanh": tf.tanh(tf.nn.bias_add(tf.matmul(x, self.kernel), self.bias))}
+
+
+module = Dense()
+tf.saved_model.save(module, sys.argv[1], signatures={"squash": module.squash})
+"""
+
+
+def test_a_dense_tanh_layer_runs_in_tfjs(bazel, scratch_package):
+    # With TensorFlow's oneDNN rewrites on (the default on this machine's CPU),
+    # tensorflowjs's remap pass fuses the Tanh into a _FusedMatMul that every
+    # TF.js backend refuses: "Activation tanh has not been implemented".
+    scratch_package.write("export_dense.py", DENSE_EXPORT)
+    scratch_package.write(
+        "BUILD.bazel",
+        FLAGS_BUILD.replace("export_flags.py", "export_dense.py")
+        .replace('signatures = ["flags", "constant"]', 'signatures = ["squash"]')
+        .replace("flags", "dense"),
+    )
+    label = f"{scratch_package.label}:dense_tfjs_test"
+    result = bazel("test", label, check=False)
+    log = read_test_log(bazel, label)
+    assert result.returncode == 0, log[-3000:]
+    for environment in ("node cpu", "node wasm"):
+        assert f"ok   {environment:15} {'squash':14} {'tanh':14}" in log, environment
+    assert "2 passed, 0 failed" in log

@@ -24,6 +24,14 @@ STARTING_ENVIRONMENT = dict(os.environ)
 # Bazel worker), which fails where IPython is not installed.
 os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
 
+# TensorFlow turns its oneDNN graph rewrites on by default only on CPUs with
+# AVX512_VNNI, AVX_VNNI or AMX, and with them on, grappler's remapper (which
+# tensorflowjs runs) also fuses Tanh and Sigmoid into _FusedMatMul. The same
+# action would then write other bytes on another CPU, and a fused Tanh fails
+# on every TF.js backend. TensorFlow reads this once, when first imported.
+ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+os.environ[ONEDNN_VARIABLE] = "0"
+
 _EXPORTS = {
     "ConversionError": "tfjs_converter.errors",
     "ConversionOptions": "tfjs_converter.options",

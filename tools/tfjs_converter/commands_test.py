@@ -1,6 +1,8 @@
 """The command line as the Bazel actions run it: a separate process, args in a params file."""
 
+import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +10,7 @@ from pathlib import Path
 MAIN = Path(__file__).with_name("__main__.py")
 
 
-def _run(tmp_path, *arguments):
+def _run(tmp_path, *arguments, env=None):
     params = tmp_path / "convert.params"
     params.write_text("\n".join(arguments) + "\n")
     return subprocess.run(
@@ -16,6 +18,7 @@ def _run(tmp_path, *arguments):
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
 
 
@@ -121,3 +124,34 @@ def test_over_budget_fails_with_every_problem_and_writes_nothing(tiny_saved_mode
     assert "  - signature 'mix' is " in result.stderr
     assert not out.exists() or list(out.iterdir()) == []
     assert not (tmp_path / "report.json").exists()
+
+
+def test_the_graph_is_the_same_whether_the_cpu_turns_onednn_on_or_not(
+    activations_saved_model, tmp_path
+):
+    # TensorFlow turns its oneDNN rewrites on for CPUs with AVX512_VNNI, AVX_VNNI
+    # or AMX; the variable below is how TensorFlow lets a process choose.
+    written = {}
+    for onednn in ("1", "0"):
+        output = tmp_path / f"onednn_{onednn}"
+        result = _run(
+            tmp_path,
+            "convert",
+            "--saved_model_dir",
+            str(activations_saved_model),
+            "--output",
+            f"squash={output}",
+            env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn},
+        )
+        assert result.returncode == 0, result.stderr
+        written[onednn] = {p.name: p.read_bytes() for p in sorted(output.iterdir())}
+    assert written["1"] == written["0"]
+    nodes = json.loads(written["1"]["model.json"])["modelTopology"]["node"]
+    fused = [
+        [base64.b64decode(op).decode() for op in node["attr"]["fused_ops"]["list"]["s"]]
+        for node in nodes
+        if node["op"] == "_FusedMatMul"
+    ]
+    # No TF.js backend runs a fused Tanh.
+    assert fused == [["BiasAdd"], ["BiasAdd"]], fused
+    assert sorted(n["op"] for n in nodes if n["op"] in ("Tanh", "Sigmoid")) == ["Sigmoid", "Tanh"]

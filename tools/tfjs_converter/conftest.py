@@ -185,6 +185,29 @@ def counter_saved_model(tmp_path_factory) -> Path:
     return _save(model, tmp_path_factory.mktemp("counter") / "model", bump=model.bump)
 
 
+class Activations(tf.Module):
+    """Dense layers with tanh and sigmoid, which oneDNN's rewrites fuse into _FusedMatMul."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        rng = np.random.default_rng(11)
+        self.kernel = tf.Variable(rng.normal(size=(3, 4)).astype(np.float32), name="kernel")
+        self.bias = tf.Variable(rng.normal(size=(4,)).astype(np.float32), name="bias")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def squash(self, x):
+        return {
+            "tanh": tf.tanh(tf.nn.bias_add(tf.matmul(x, self.kernel), self.bias)),
+            "sigmoid": tf.sigmoid(tf.nn.bias_add(tf.matmul(x, -self.kernel), self.bias)),
+        }
+
+
+@pytest.fixture(scope="session")
+def activations_saved_model(tmp_path_factory) -> Path:
+    model = Activations()
+    return _save(model, tmp_path_factory.mktemp("activations") / "model", squash=model.squash)
+
+
 class WideInteger(tf.Module):
     """An int64 variable beyond int32's range, which TF.js cannot hold."""
 

@@ -36,7 +36,9 @@ from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow.python.checkpoint.trackable_view import TrackableView
 from tensorflow.python.trackable.resource import TrackableResource
+from tensorflow.python.util import _pywrap_util_port
 
+from tfjs_converter import ONEDNN_VARIABLE
 from tfjs_converter.errors import ConversionError
 from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
@@ -126,6 +128,7 @@ def convert_concrete_function(
     Raises:
       ConversionError: TensorFlow.js cannot run an op of the graph.
     """
+    _check_onednn_is_off()
     _check_no_variable_writes(concrete_function)
     frozen_graph = tfjs_saved_model._freeze_saved_model_v2(
         concrete_function, control_flow_v2=options.control_flow_v2
@@ -433,6 +436,16 @@ _VARIABLE_WRITE_PREFIXES = ("ResourceScatter", "ResourceApply", "ResourceSparseA
 def _function_nodes(graph_def: graph_pb2.GraphDef) -> Iterator:
     """The nodes of graph_def's library functions (kept control flow, calls)."""
     return (node for function in graph_def.library.function for node in function.node_def)
+
+
+def _check_onednn_is_off() -> None:
+    """Refuses a TensorFlow imported with oneDNN on, before this package set it off."""
+    if _pywrap_util_port.IsMklEnabled():
+        raise ConversionError(
+            "TensorFlow runs with its oneDNN rewrites on, which change the converted graph "
+            "by CPU and fuse Tanh into ops TF.js cannot run: import tfjs_converter before "
+            f"TensorFlow, or set {ONEDNN_VARIABLE}=0 in the environment of the process"
+        )
 
 
 def _check_no_variable_writes(concrete_function) -> None:

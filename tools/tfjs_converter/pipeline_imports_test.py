@@ -70,3 +70,29 @@ def test_stand_ins_do_not_outlive_the_import():
     for name in pipeline.UNUSED_IMPORTS:
         if name in sys.modules:
             assert importlib.util.find_spec(name) is not None, name
+
+
+def test_a_tensorflow_imported_first_with_onednn_on_is_refused_with_the_fix(
+    activations_saved_model, tmp_path
+):
+    script = (
+        "import tensorflow\n"
+        "import tfjs_converter\n"
+        f"tfjs_converter.convert_saved_model({str(activations_saved_model)!r}, ['squash'], "
+        f"{str(tmp_path / 'out')!r})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-s", "-B", "-c", script],
+        cwd=TOOLS,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "1"},
+    )
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(
+        "tfjs_converter.errors.ConversionError: TensorFlow runs with its oneDNN rewrites on"
+    ), last_line
+    assert "import tfjs_converter before TensorFlow, or set TF_ENABLE_ONEDNN_OPTS=0" in last_line
+    assert not (tmp_path / "out" / "squash").exists()
