@@ -16,8 +16,10 @@ it measures, on this machine and in this run:
    and server);
 7. the environment: its size, its creation (uv's download cache warm, and
    from nothing), and a fresh server's loading and analysis of `wake`;
-8. the floors under those: a fresh server's analysis of a bare genrule, and a
-   cold build of one action that only imports TensorFlow from the environment;
+8. the floors under those: a fresh server's analysis of a bare genrule, of a
+   rule that only resolves a toolchain of Bazel's own, and of one that only
+   resolves rules_tfjs's (the environment's targets), and a cold build of one
+   action that only imports TensorFlow from the environment;
 
 and the peak RSS of the converter worker. The cold build of `wake` is
 profiled, so RESULTS.md shows where its time goes. It writes bench/RESULTS.md
@@ -197,13 +199,32 @@ def _descendants(root: int) -> set[int]:
 
 
 # The floors under a cold build: a bare genrule (a fresh server's loading and
-# analysis in this workspace, of no rules_tfjs target) and one action that
+# analysis in this workspace, of no rules_tfjs target), rules that only
+# resolve a toolchain, Bazel's own or rules_tfjs's, and one action that
 # only imports TensorFlow from the converter environment, declared as
 # rules_tfjs declares it (what any Bazel action running TensorFlow from a
 # declared environment pays: the server's start, analysis, digesting the
 # environment, the import), unsandboxed and without the interpreter's
 # shutdown, as a persistent worker has neither.
 FLOOR_BZL = """
+def _empty_file_impl(ctx):
+    empty = ctx.actions.declare_file(ctx.label.name + ".txt")
+    ctx.actions.write(empty, "")
+    return [DefaultInfo(files = depset([empty]))]
+
+# Any rule that resolves a toolchain: Bazel loads the package of every
+# registered toolchain (C++, Java, Python, shell) to find it.
+sh_toolchain_only = rule(
+    implementation = _empty_file_impl,
+    toolchains = ["@bazel_tools//tools/sh:toolchain_type"],
+)
+
+# rules_tfjs's toolchain: the environment's files are targets to analyse.
+environment_only = rule(
+    implementation = _empty_file_impl,
+    toolchains = ["@rules_tfjs//rules_tfjs:toolchain_type"],
+)
+
 # No sandbox, and no interpreter shutdown (TensorFlow's takes most of a
 # second): the import and nothing else.
 IMPORT_ONLY = "import os, sys, tensorflow; open(sys.argv[1], 'w').close(); os._exit(0)"
@@ -254,6 +275,8 @@ class BenchWorkspace:
         self.rules: dict[str, str] = {
             "bare": 'genrule(name = "bare", outs = ["bare.txt"], cmd = "echo > $@")',
             "tensorflow_import": 'tensorflow_import(name = "tensorflow_import")',
+            "sh_toolchain_only": 'sh_toolchain_only(name = "sh_toolchain_only")',
+            "environment_only": 'environment_only(name = "environment_only")',
         }
 
     def add_saved_model(self, name: str, directory: Path) -> None:
@@ -274,7 +297,8 @@ class BenchWorkspace:
         rules = "\n\n".join(self.rules.values())
         (self.root / "BUILD.bazel").write_text(
             'load("@rules_tfjs//rules_tfjs:defs.bzl", "tfjs_model")\n'
-            f'load("//:floor.bzl", "tensorflow_import")\n\n{rules}\n'
+            'load("//:floor.bzl", "environment_only", "sh_toolchain_only", "tensorflow_import")\n\n'
+            f"{rules}\n"
         )
 
     def bazel(
@@ -570,6 +594,12 @@ def main() -> int:
 
         # 8: the floors (see FLOOR_BZL).
         analysis_floor_s = workspace.fresh_server_analysis("bare", scratch / "bare.json")
+        toolchain_floor_s = workspace.fresh_server_analysis(
+            "sh_toolchain_only", scratch / "sh_toolchain_only.json"
+        )
+        environment_floor_s = workspace.fresh_server_analysis(
+            "environment_only", scratch / "environment_only.json"
+        )
         import_cold_s = workspace.cold_build("tensorflow_import")
         cold_wake = scratch / "cold_wake.json"
         cold_phases, cold_actions = profile_phases(cold_wake), profile_actions(cold_wake)
@@ -601,6 +631,8 @@ def main() -> int:
         ratios |= {
             "fresh_server_digest_s": digest_s,
             "floor_fresh_server_analysis_s": analysis_floor_s,
+            "floor_toolchain_analysis_s": toolchain_floor_s,
+            "floor_environment_analysis_s": environment_floor_s,
             "floor_cold_s": import_cold_s,
             "floor_cold_over_cli_wake": import_cold_s / wake.cli_s,
             "floor_cold_over_cli_heads_1": import_cold_s / rows[2].cli_s,
@@ -623,6 +655,8 @@ def main() -> int:
             analysis_s=analysis_s,
             digest_s=digest_s,
             analysis_floor_s=analysis_floor_s,
+            toolchain_floor_s=toolchain_floor_s,
+            environment_floor_s=environment_floor_s,
             import_cold_s=import_cold_s,
             import_cold_over_cli_wake=import_cold_s / wake.cli_s,
             import_cold_over_cli_heads_1=import_cold_s / rows[2].cli_s,
@@ -731,9 +765,15 @@ priority.
 Measured in the same run and workspace: what any build pays on this
 machine and this Bazel, with or without rules_tfjs.
 
-- A new server's loading and analysis of a bare genrule, its output up to
-  date: {analysis_floor_s:.2f} s (`wake`'s: {analysis_s:.2f} s; target
-  1.0 s).
+- A new server's loading and analysis, its output up to date, of:
+  - a bare genrule: {analysis_floor_s:.2f} s;
+  - a rule that only resolves a toolchain of Bazel's own (the shell's), as
+    any rule with a toolchain does: {toolchain_floor_s:.2f} s. Bazel loads
+    the package of every registered toolchain (C++, Java, Python, shell)
+    to find one;
+  - a rule that only resolves rules_tfjs's toolchain, whose environment's
+    files are targets: {environment_floor_s:.2f} s;
+  - `wake`: {analysis_s:.2f} s (target 1.0 s).
 - The build phase of a new server's build of `wake`, its outputs up to date:
   {digest_s:.1f} s. No action runs; Bazel digests every input, the
   environment's {env_gb:.2f} GB included, to look the actions up.
