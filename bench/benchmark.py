@@ -43,13 +43,16 @@ from pathlib import Path
 
 WORKSPACE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(WORKSPACE / "tools"))
+# Before TensorFlow: the package sets what TensorFlow reads once, at its import
+# (oneDNN's rewrites off, as in the build; TF-DF's banner off).
+import tfjs_converter  # noqa: E402, F401
+
 sys.path.insert(0, str(WORKSPACE / "dev"))
 # The in-process measurements share this process's stderr with the report.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(WORKSPACE / "models"))
 
 import tensorflow as tf  # noqa: E402
-import tfjs_converter  # noqa: E402, F401 - before TensorFlow: keeps TF-DF's banner off
 from bazel_harness import (  # noqa: E402
     Bazel,
     analysis_seconds,
