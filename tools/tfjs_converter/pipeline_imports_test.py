@@ -14,17 +14,23 @@ TOOLS = Path(__file__).resolve().parents[1]
 HEAVY_PACKAGES = ("jax", "jaxlib", "flax", "tf_keras", *pipeline.UNUSED_IMPORTS)
 
 
-def _modules_after(statement: str) -> set[str]:
-    """Modules loaded by a fresh interpreter running statement."""
-    script = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    result = subprocess.run(
+def _python(script: str, **environment: str) -> subprocess.CompletedProcess:
+    """A fresh interpreter running script beside the package, TensorFlow's log quiet."""
+    return subprocess.run(
         [sys.executable, "-s", "-B", "-c", script],
         cwd=TOOLS,
         capture_output=True,
         text=True,
-        check=True,
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "TFDF_DISABLE_WELCOME_MESSAGE": "1"},
+        check=False,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", **environment},
     )
+
+
+def _modules_after(statement: str) -> set[str]:
+    """Modules loaded by a fresh interpreter running statement."""
+    script = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = _python(script, TFDF_DISABLE_WELCOME_MESSAGE="1")
+    assert result.returncode == 0, result.stderr
     return set(json.loads(result.stdout.splitlines()[-1]))
 
 
@@ -81,14 +87,7 @@ def test_a_tensorflow_imported_first_with_onednn_on_is_refused_with_the_fix(
         f"tfjs_converter.convert_saved_model({str(activations_saved_model)!r}, ['squash'], "
         f"{str(tmp_path / 'out')!r})\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-s", "-B", "-c", script],
-        cwd=TOOLS,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "1"},
-    )
+    result = _python(script, TF_ENABLE_ONEDNN_OPTS="1")
     assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith(
