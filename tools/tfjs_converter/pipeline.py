@@ -126,7 +126,9 @@ def convert_concrete_function(
       The model's weights by name, as computed before any quantization.
 
     Raises:
-      ConversionError: TensorFlow.js cannot run an op of the graph.
+      ConversionError: TensorFlow.js would not run the graph, or would run it
+        wrong; or TensorFlow runs with its oneDNN rewrites on (import this
+        package before TensorFlow).
     """
     _check_onednn_is_off()
     _check_no_variable_writes(concrete_function)
