@@ -1,5 +1,6 @@
 """tfjs_model_test: TF.js in Node and headless Chromium against TensorFlow, and that it can fail."""
 
+import json
 import subprocess
 import xml.etree.ElementTree as ElementTree
 
@@ -240,36 +241,43 @@ tf.saved_model.save(
 )
 """
 
-FLAGS_BUILD = """
+
+def _model_test_log(bazel, scratch_package, name: str, export: str, signatures: list[str]) -> str:
+    """Exports a SavedModel with export, converts signatures and runs tfjs_model_test: its log."""
+    scratch_package.write(f"export_{name}.py", export)
+    scratch_package.write(
+        "BUILD.bazel",
+        f"""
 load("//rules_tfjs:defs.bzl", "saved_model", "tfjs_model", "tfjs_model_test")
 
 saved_model(
-    name = "flags",
-    src = "export_flags.py",
+    name = "{name}",
+    src = "export_{name}.py",
 )
 
 tfjs_model(
-    name = "flags_tfjs",
-    saved_model = ":flags",
-    signatures = ["flags", "constant"],
+    name = "{name}_tfjs",
+    saved_model = ":{name}",
+    signatures = {json.dumps(signatures)},
 )
 
 tfjs_model_test(
-    name = "flags_tfjs_test",
-    model = ":flags_tfjs",
+    name = "{name}_tfjs_test",
+    model = ":{name}_tfjs",
 )
-"""
+""",
+    )
+    label = f"{scratch_package.label}:{name}_tfjs_test"
+    result = bazel("test", label, check=False)
+    log = read_test_log(bazel, label)
+    assert result.returncode == 0, log[-3000:]
+    return log
 
 
 def test_bool_outputs_and_a_signature_without_inputs_pass(bazel, scratch_package):
     # TF.js gives bools as 0 and 1, the reference as true and false; a
     # signature without inputs has an empty "inputs" map.
-    scratch_package.write("export_flags.py", FLAGS_EXPORT)
-    scratch_package.write("BUILD.bazel", FLAGS_BUILD)
-    label = f"{scratch_package.label}:flags_tfjs_test"
-    result = bazel("test", label, check=False)
-    log = read_test_log(bazel, label)
-    assert result.returncode == 0, log[-3000:]
+    log = _model_test_log(bazel, scratch_package, "flags", FLAGS_EXPORT, ["flags", "constant"])
     for environment in ("node cpu", "node wasm"):
         for signature, output in (
             ("flags", "positive"),
@@ -306,17 +314,7 @@ def test_a_dense_tanh_layer_runs_in_tfjs(bazel, scratch_package):
     # With TensorFlow's oneDNN rewrites on (the default on this machine's CPU),
     # tensorflowjs's remap pass fuses the Tanh into a _FusedMatMul that every
     # TF.js backend refuses: "Activation tanh has not been implemented".
-    scratch_package.write("export_dense.py", DENSE_EXPORT)
-    scratch_package.write(
-        "BUILD.bazel",
-        FLAGS_BUILD.replace("export_flags.py", "export_dense.py")
-        .replace('signatures = ["flags", "constant"]', 'signatures = ["squash"]')
-        .replace("flags", "dense"),
-    )
-    label = f"{scratch_package.label}:dense_tfjs_test"
-    result = bazel("test", label, check=False)
-    log = read_test_log(bazel, label)
-    assert result.returncode == 0, log[-3000:]
+    log = _model_test_log(bazel, scratch_package, "dense", DENSE_EXPORT, ["squash"])
     for environment in ("node cpu", "node wasm"):
         assert f"ok   {environment:15} {'squash':14} {'tanh':14}" in log, environment
     assert "2 passed, 0 failed" in log
