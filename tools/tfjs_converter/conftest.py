@@ -208,12 +208,12 @@ def activations_saved_model(tmp_path_factory) -> Path:
     return _save(model, tmp_path_factory.mktemp("activations") / "model", squash=model.squash)
 
 
-class WideInteger(tf.Module):
-    """An int64 variable beyond int32's range, which TF.js cannot hold."""
+class Int64Offset(tf.Module):
+    """An int64 variable, which TF.js holds as int32."""
 
-    def __init__(self) -> None:
+    def __init__(self, offset: list[int]) -> None:
         super().__init__()
-        self.offset = tf.Variable(tf.constant([2**40 + 3, 5], tf.int64), name="offset")
+        self.offset = tf.Variable(tf.constant(offset, tf.int64), name="offset")
 
     @tf.function(input_signature=[tf.TensorSpec([2], tf.int64, name="k")])
     def shift(self, k):
@@ -222,8 +222,15 @@ class WideInteger(tf.Module):
 
 @pytest.fixture(scope="session")
 def wide_integer_saved_model(tmp_path_factory) -> Path:
-    model = WideInteger()
+    """Beyond int32's range, which TF.js cannot hold."""
+    model = Int64Offset([2**40 + 3, 5])
     return _save(model, tmp_path_factory.mktemp("wide_integer") / "model", shift=model.shift)
+
+
+@pytest.fixture(scope="session")
+def int64_saved_model(tmp_path_factory) -> Path:
+    model = Int64Offset([3, 5])
+    return _save(model, tmp_path_factory.mktemp("int64") / "model", shift=model.shift)
 
 
 class TableInBranch(tf.Module):

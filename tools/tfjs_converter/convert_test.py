@@ -397,6 +397,17 @@ def test_an_int64_weight_beyond_int32_is_refused_not_wrapped(wide_integer_saved_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_int64_weights_written_as_int32_are_told_on_stderr_not_stdout(
+    int64_saved_model, tmp_path, capsys
+):
+    directory = convert_saved_model(int64_saved_model, ["shift"], tmp_path)["shift"]
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "with shape (2,) and dtype int64 was auto converted to the type int32" in captured.err
+    (weight,) = _model_json(directory)["weightsManifest"][0]["weights"]
+    assert weight["dtype"] == "int32"
+
+
 def test_a_table_function_without_its_module_is_refused(table_saved_model, tmp_path):
     from tfjs_converter.pipeline import convert_concrete_function
     from tfjs_converter.saved_model import load_saved_model

@@ -160,19 +160,22 @@ def convert_concrete_function(
     weights = tfjs_saved_model.extract_weights(graph_def, initializer_graph_def)
     _check_int64_weights_fit_int32(weights)
     model_json = Path(output_dir) / MODEL_JSON
-    tfjs_saved_model.write_artifacts(
-        MessageToDict(graph_def),
-        weights,
-        str(model_json),
-        tensorflow_version or tf.__version__,
-        signature,
-        quantization_dtype_map=options.quantization_dtype_map(),
-        weight_shard_size_bytes=options.weight_shard_size_bytes,
-        initializer_graph_def=initializer_graph_def,
-        initializer_signature_def=initializer.signature if initializer else None,
-        resource_ids_maps=(table_inputs, initializer.output_ids) if initializer else None,
-        metadata=dict(options.metadata) or None,
-    )
+    # tensorflowjs prints each int64 weight it writes as int32 (lossless here:
+    # checked above) with print(); a library keeps its caller's stdout clean.
+    with contextlib.redirect_stdout(sys.stderr):
+        tfjs_saved_model.write_artifacts(
+            MessageToDict(graph_def),
+            weights,
+            str(model_json),
+            tensorflow_version or tf.__version__,
+            signature,
+            quantization_dtype_map=options.quantization_dtype_map(),
+            weight_shard_size_bytes=options.weight_shard_size_bytes,
+            initializer_graph_def=initializer_graph_def,
+            initializer_signature_def=initializer.signature if initializer else None,
+            resource_ids_maps=(table_inputs, initializer.output_ids) if initializer else None,
+            metadata=dict(options.metadata) or None,
+        )
     canonicalize_model_json(model_json)
     return {weight["name"]: weight["data"] for group in weights for weight in group}
 
