@@ -35,6 +35,8 @@ OUTPUT_DIRS = (
     "examples/text_classifier/text_classifier_tfjs",
     "examples/lookup_table/colour_table",
     "examples/lookup_table/colour_table_tfjs",
+    "examples/control_flow/refiner",
+    "examples/control_flow/refiner_tfjs",
     "models/wake_tfjs.report.json",
     "models/wake_tfjs.report.md",
 )

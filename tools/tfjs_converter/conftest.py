@@ -58,6 +58,28 @@ class LoopModel(tf.Module):
         return {"steps": steps}
 
 
+class Refiner(tf.Module):
+    """A loop whose trip count is an input and a branch on an input, each with weights."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kernel = tf.Variable(tf.random.stateless_normal([3, 3], seed=[1, 2]), name="kernel")
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, 3], tf.float32, name="x"),
+            tf.TensorSpec([], tf.int32, name="steps"),
+            tf.TensorSpec([], tf.bool, name="scale"),
+        ]
+    )
+    def refine(self, x, steps, scale):
+        for _ in tf.range(steps):
+            x = tf.tanh(tf.matmul(x, self.kernel))
+        if scale:
+            x = x * 2.0 + 1.0
+        return {"y": x}
+
+
 class Accumulator(tf.Module):
     """A running sum: the smallest stateful, streaming signature."""
 
@@ -111,6 +133,12 @@ def spectrum_saved_model(tmp_path_factory) -> Path:
 def loop_saved_model(tmp_path_factory) -> Path:
     model = LoopModel()
     return _save(model, tmp_path_factory.mktemp("loop") / "model", halve=model.halve)
+
+
+@pytest.fixture(scope="session")
+def refiner_saved_model(tmp_path_factory) -> Path:
+    model = Refiner()
+    return _save(model, tmp_path_factory.mktemp("refiner") / "model", refine=model.refine)
 
 
 @pytest.fixture(scope="session")

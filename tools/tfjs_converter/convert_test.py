@@ -246,6 +246,31 @@ def test_control_flow_v2_keeps_while_loops(loop_saved_model, tmp_path):
     assert {"Enter", "Exit", "LoopCond"} <= ops(False)
 
 
+def test_control_flow_converts_to_the_same_bytes_whatever_the_process_converted_before(
+    refiner_saved_model, loop_saved_model, tmp_path
+):
+    # TensorFlow numbers the functions it loads and freezes with counters that
+    # run for the whole process (a persistent worker's included).
+    first = convert_saved_model(refiner_saved_model, ["refine"], tmp_path / "first")["refine"]
+    convert_saved_model(loop_saved_model, ["halve"], tmp_path / "between")
+    again = convert_saved_model(refiner_saved_model, ["refine"], tmp_path / "again")["refine"]
+
+    assert _files(first) == _files(again)
+    model = _model_json(first)
+    assert [f["signature"]["name"] for f in model["modelTopology"]["library"]["function"]] == [
+        "__inference_while_body_0",
+        "__inference_while_cond_0",
+        "__inference_cond_false_0",
+        "__inference_cond_true_0",
+    ]
+    # tensorflowjs names a function's constants after the function.
+    assert [w["name"] for group in model["weightsManifest"] for w in group["weights"]][-3:] == [
+        "__inference_while_body_0/while/add_1/y",
+        "__inference_cond_true_0/cond/mul/y",
+        "__inference_cond_true_0/cond/add/y",
+    ]
+
+
 def test_a_request_uses_the_loader_it_is_given(tiny_saved_model, tmp_path):
     from tfjs_converter.saved_model import load_saved_model
 

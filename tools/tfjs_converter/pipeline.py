@@ -40,6 +40,7 @@ from tensorflow.python.util import _pywrap_util_port
 
 from tfjs_converter import ONEDNN_VARIABLE
 from tfjs_converter.errors import ConversionError
+from tfjs_converter.function_names import canonicalize_function_names
 from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.vocabulary import inline_vocabulary_files
@@ -156,7 +157,10 @@ def convert_concrete_function(
             experiments=False,
         )
     reshape_table_lookups(graph_def)
+    canonicalize_function_names(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
+    if initializer_graph_def is not None:
+        canonicalize_function_names(initializer_graph_def)
     weights = tfjs_saved_model.extract_weights(graph_def, initializer_graph_def)
     _check_int64_weights_fit_int32(weights)
     model_json = Path(output_dir) / MODEL_JSON
