@@ -80,6 +80,23 @@ class Refiner(tf.Module):
         return {"y": x}
 
 
+class OddKeys(tf.Module):
+    """Keys that are not Python names; the first two share a dtype and shape."""
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, 3], tf.float32, name="Image-Input.v2"),
+            tf.TensorSpec([None, 3], tf.float32, name="MixedCase"),
+            # Sorts before a_a as a key, after it as a Python name (a_b).
+            tf.TensorSpec([None], tf.int32, name="a-b"),
+            tf.TensorSpec([None, 3], tf.float32, name="a_a"),
+        ]
+    )
+    def odd(self, image, mixed, counts, other):
+        shifted = image + tf.cast(counts, tf.float32)[:, None] + other
+        return {"Out-Put.1": shifted + mixed, "UPPER": image * mixed, "with space": image - mixed}
+
+
 class Accumulator(tf.Module):
     """A running sum: the smallest stateful, streaming signature."""
 
@@ -139,6 +156,12 @@ def loop_saved_model(tmp_path_factory) -> Path:
 def refiner_saved_model(tmp_path_factory) -> Path:
     model = Refiner()
     return _save(model, tmp_path_factory.mktemp("refiner") / "model", refine=model.refine)
+
+
+@pytest.fixture(scope="session")
+def odd_keys_saved_model(tmp_path_factory) -> Path:
+    model = OddKeys()
+    return _save(model, tmp_path_factory.mktemp("odd_keys") / "model", odd=model.odd)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,15 @@ def _model_json(directory: Path) -> dict:
     return json.loads((directory / "model.json").read_text())
 
 
+def _computed_by(model: dict, output: str) -> tuple[str, list[str]]:
+    """The op (past Identity nodes) that computes a model.json output, and its inputs."""
+    nodes = {node["name"]: node for node in model["modelTopology"]["node"]}
+    node = nodes[model["signature"]["outputs"][output]["name"].split(":")[0]]
+    while node["op"] == "Identity":
+        node = nodes[node["input"][0]]
+    return node["op"], node.get("input", [])
+
+
 def _files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
@@ -38,22 +47,32 @@ def test_inputs_and_outputs_that_share_dtype_and_shape_keep_their_keys(twins_sav
         "serving_default"
     ]
     model = _model_json(directory)
-    nodes = {node["name"]: node for node in model["modelTopology"]["node"]}
-
-    def computed_by(tensor_name: str) -> tuple[str, list[str]]:
-        node = nodes[tensor_name.split(":")[0]]
-        while node["op"] == "Identity":
-            node = nodes[node["input"][0]]
-        return node["op"], node.get("input", [])
-
     signature = model["signature"]
     assert {key: info["name"] for key, info in signature["inputs"].items()} == {
         "a": "a:0",
         "b": "b:0",
     }
     assert sorted(signature["outputs"]) == ["diff", "sum"]
-    assert computed_by(signature["outputs"]["sum"]["name"]) == ("AddV2", ["a", "b"])
-    assert computed_by(signature["outputs"]["diff"]["name"]) == ("Sub", ["a", "b"])
+    assert _computed_by(model, "sum") == ("AddV2", ["a", "b"])
+    assert _computed_by(model, "diff") == ("Sub", ["a", "b"])
+
+
+def test_keys_that_are_not_python_names_are_kept(odd_keys_saved_model, tmp_path):
+    # The loaded signature takes them as Python names (image_input_v2, a_b),
+    # in the order of those names.
+    directory = convert_saved_model(odd_keys_saved_model, ["odd"], tmp_path)["odd"]
+    model = _model_json(directory)
+    signature = model["signature"]
+    assert {key: info["name"] for key, info in signature["inputs"].items()} == {
+        "Image-Input.v2": "image_input_v2:0",
+        "MixedCase": "mixedcase:0",
+        "a-b": "a_b:0",
+        "a_a": "a_a:0",
+    }
+    assert sorted(signature["outputs"]) == ["Out-Put.1", "UPPER", "with space"]
+    assert _computed_by(model, "UPPER") == ("Mul", ["image_input_v2", "mixedcase"])
+    assert _computed_by(model, "with space") == ("Sub", ["image_input_v2", "mixedcase"])
+    assert _computed_by(model, "Out-Put.1")[0] == "AddV2"
 
 
 def test_a_signature_without_inputs_has_an_empty_inputs_map(triples_saved_model, tmp_path):

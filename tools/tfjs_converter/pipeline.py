@@ -43,6 +43,7 @@ from tfjs_converter.errors import ConversionError
 from tfjs_converter.function_names import canonicalize_function_names
 from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
+from tfjs_converter.saved_model import flattened_keys, signature_input_keys
 from tfjs_converter.vocabulary import inline_vocabulary_files
 
 # The tensorflowjs release the import below was written for and tested with.
@@ -200,8 +201,8 @@ def _signature_keys(
     structured_outputs = concrete_function.structured_outputs
     if args or not _is_flat_dict(kwargs) or not _is_flat_dict(structured_outputs):
         return {}
-    input_keys = _flattened_keys(kwargs)
-    output_keys = _flattened_keys(structured_outputs)
+    input_keys = signature_input_keys(concrete_function)
+    output_keys = flattened_keys(structured_outputs)
     inputs = concrete_function.inputs[: len(input_keys)]
     outputs = concrete_function.outputs
     if (
@@ -221,11 +222,6 @@ def _is_flat_dict(structure) -> bool:
     return isinstance(structure, dict) and all(
         isinstance(value, tf.Tensor | tf.TensorSpec) for value in structure.values()
     )
-
-
-def _flattened_keys(flat_dict: dict) -> list[str]:
-    """flat_dict's keys in the order tf.nest flattens its values."""
-    return tf.nest.flatten({key: key for key in flat_dict})
 
 
 def _keyed_as_in(

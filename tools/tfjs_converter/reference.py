@@ -38,6 +38,7 @@ _TFJS_DTYPES = {"float": "float32", "int": "int32", "bool": "bool", "string": "s
 
 FIXED_WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog")
 UNKNOWN_WORD = "zzxqvj"
+_GIVE_INPUTS = "tfjs_model_test's `inputs`, a JSON file {signature: {input key: nested list}}"
 
 
 def tfjs_dtype(dtype: tf.DType) -> str:
@@ -142,11 +143,6 @@ def model_vocabulary(model: LoadedSavedModel) -> list[str]:
     return sorted(words)
 
 
-def _input_specs(model: LoadedSavedModel, signature: str) -> dict[str, tf.TensorSpec]:
-    _, keyword_specs = model.concrete_function(signature).structured_input_signature
-    return dict(keyword_specs)
-
-
 def _run(
     model: LoadedSavedModel, signature: str, inputs: Mapping[str, np.ndarray], generated: bool
 ) -> dict[str, np.ndarray]:
@@ -163,8 +159,7 @@ def _run(
         )
         raise ConversionError(
             f"signature {signature!r} fails in TensorFlow on {made}: {_op_error_cause(error)}. "
-            "Give inputs it accepts: tfjs_model_test's `inputs`, a JSON file "
-            "{signature: {input key: nested list}}"
+            f"Give inputs it accepts: {_GIVE_INPUTS}"
         ) from None
     return {key: value.numpy() for key, value in outputs.items()}
 
@@ -178,7 +173,7 @@ def _op_error_cause(error: tf.errors.OpError) -> str:
 
 
 def _inputs(model, signature, given, step=0, vocabulary=()) -> dict[str, np.ndarray]:
-    specs = _input_specs(model, signature)
+    specs = model.input_specs(signature)
     if given is not None:
         missing = sorted(set(specs) - set(given))
         unknown = sorted(set(given) - set(specs))
@@ -188,6 +183,13 @@ def _inputs(model, signature, given, step=0, vocabulary=()) -> dict[str, np.ndar
                 f"{', '.join(sorted(specs))}; missing {missing}, unknown {unknown}"
             )
         return {key: _decode(given[key], spec) for key, spec in specs.items()}
+    unknown_rank = sorted(key for key, spec in specs.items() if spec.shape.rank is None)
+    if unknown_rank:
+        raise ConversionError(
+            f"signature {signature!r} has input{'s' if len(unknown_rank) > 1 else ''} "
+            f"{', '.join(unknown_rank)} of unknown rank, for which no input can be "
+            f"generated. Give its inputs: {_GIVE_INPUTS}"
+        )
     return {
         key: generated_input(spec, f"{signature}/{key}/{step}", vocabulary)
         for key, spec in specs.items()
@@ -195,7 +197,7 @@ def _inputs(model, signature, given, step=0, vocabulary=()) -> dict[str, np.ndar
 
 
 def _check_feedback(model: LoadedSavedModel, signature: str, feed: Mapping[str, str]) -> None:
-    inputs = set(_input_specs(model, signature))
+    inputs = set(model.input_specs(signature))
     outputs = set(model.signature_def(signature).outputs)
     if not feed or not set(feed) <= inputs or not set(feed.values()) <= outputs:
         raise ConversionError(

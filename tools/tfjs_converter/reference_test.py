@@ -118,3 +118,42 @@ def test_given_string_inputs_and_string_outputs_are_text(tmp_path):
     }
     generated = reference(model, ["shout"])["signatures"]["shout"]["inputs"]["word"]
     assert set(generated["data"]) <= set(FIXED_WORDS)  # no tables: fixed words
+
+
+def test_inputs_and_outputs_are_keyed_as_in_the_signature_def(odd_keys_saved_model):
+    # As model.json keys them: the SavedModel's keys, not the loaded
+    # function's Python names (image_input_v2, a_b).
+    model = load_saved_model(odd_keys_saved_model)
+    given = {"a-b": [1, 2], "a_a": [[0.5] * 3] * 2, "Image-Input.v2": [[1.0] * 3] * 2}
+    given["MixedCase"] = [[2.0] * 3] * 2
+    data = reference(model, ["odd"], {"odd": given})["signatures"]["odd"]
+    assert sorted(data["inputs"]) == ["Image-Input.v2", "MixedCase", "a-b", "a_a"]
+    assert data["inputs"]["a-b"]["dtype"] == "int32"
+    assert sorted(data["outputs"]) == ["Out-Put.1", "UPPER", "with space"]
+    assert _array(data["outputs"]["UPPER"]).tolist() == [[2.0] * 3] * 2
+    assert _array(data["outputs"]["Out-Put.1"]).tolist() == [[4.5] * 3, [5.5] * 3]
+
+    generated = reference(model, ["odd"])["signatures"]["odd"]["inputs"]
+    assert sorted(generated) == ["Image-Input.v2", "MixedCase", "a-b", "a_a"]
+
+
+def test_an_input_of_unknown_rank_must_be_given(tmp_path):
+    import tensorflow as tf
+
+    class AnyRank(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name="x")])
+        def double(self, x):
+            return {"y": x * 2.0}
+
+    module = AnyRank()
+    tf.saved_model.save(module, str(tmp_path), signatures={"double": module.double})
+    model = load_saved_model(tmp_path)
+
+    with pytest.raises(ConversionError) as error:
+        reference(model, ["double"])
+    assert str(error.value).startswith(
+        "signature 'double' has input x of unknown rank, for which no input can be generated. "
+        "Give its inputs: tfjs_model_test's `inputs`"
+    )
+    given = reference(model, ["double"], {"double": {"x": [[1.0, 2.0, 3.0]]}})
+    assert given["signatures"]["double"]["outputs"]["y"]["data"] == [2.0, 4.0, 6.0]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import tensorflow as tf
 from google.protobuf.message import DecodeError
@@ -52,6 +53,32 @@ class LoadedSavedModel:
     def concrete_function(self, signature: str):
         self.check_signatures([signature])
         return self.module.signatures[signature]
+
+    def input_specs(self, signature: str) -> dict[str, Any]:
+        """The signature's input specs by their SignatureDef keys, which model.json keeps."""
+        function = self.concrete_function(signature)
+        _, specs = function.structured_input_signature
+        names = flattened_keys(specs)
+        keys = signature_input_keys(function)
+        return {key: specs[name] for key, name in zip(keys, names, strict=True)}
+
+
+def signature_input_keys(concrete_function) -> list[str]:
+    """The SignatureDef keys of a signature function's keyword arguments, in flattened order.
+
+    The keyword arguments of a loaded signature are its keys made valid Python
+    names (`input-1` becomes `input_1`, `a.b` becomes `a_b`). TensorFlow keeps
+    the keys themselves as the function's argument keywords, in the same order,
+    and maps keyword calls with either name through them.
+    """
+    _, specs = concrete_function.structured_input_signature
+    keywords = list(getattr(concrete_function, "_arg_keywords", None) or ())
+    return keywords if len(keywords) == len(specs) else flattened_keys(specs)
+
+
+def flattened_keys(flat_dict: Mapping[str, Any]) -> list[str]:
+    """flat_dict's keys in the order tf.nest flattens its values: a function's order."""
+    return tf.nest.flatten({key: key for key in flat_dict})
 
 
 def read_meta_graph(directory: str | Path, tags: Sequence[str]) -> meta_graph_pb2.MetaGraphDef:

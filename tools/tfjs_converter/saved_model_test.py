@@ -19,6 +19,14 @@ def test_loads_signatures_and_their_signature_defs(tiny_saved_model):
     assert model.tensorflow_version.startswith("2.19")
 
 
+def test_input_specs_are_keyed_by_the_signature_def_keys(odd_keys_saved_model):
+    model = load_saved_model(odd_keys_saved_model)
+    specs = model.input_specs("odd")
+    assert sorted(specs) == sorted(model.signature_def("odd").inputs)
+    assert (specs["a-b"].dtype.name, specs["a-b"].shape.as_list()) == ("int32", [None])
+    assert (specs["a_a"].dtype.name, specs["a_a"].shape.as_list()) == ("float32", [None, 3])
+
+
 def test_directory_without_saved_model_pb(tmp_path):
     with pytest.raises(
         ConversionError, match=r"is not a SavedModel directory: it has no saved_model.pb"
