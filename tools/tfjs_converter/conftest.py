@@ -40,6 +40,16 @@ class UnsupportedOpModel(tf.Module):
         return {"y": tf.math.lgamma(x)}
 
 
+class Checked(tf.Module):
+    """Debug checks: CheckNumerics, and an Assert inside an If's function."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def root(self, x):
+        x = tf.debugging.check_numerics(x, "x")
+        with tf.control_dependencies([tf.debugging.assert_non_negative(x)]):
+            return {"y": tf.sqrt(x)}
+
+
 class SpectrumModel(tf.Module):
     """RFFT and ComplexAbs: kernels TF.js's wasm backend lacks."""
 
@@ -138,6 +148,12 @@ def tiny_saved_model(tmp_path_factory) -> Path:
 def unsupported_op_saved_model(tmp_path_factory) -> Path:
     model = UnsupportedOpModel()
     return _save(model, tmp_path_factory.mktemp("unsupported") / "model", gamma=model.gamma)
+
+
+@pytest.fixture(scope="session")
+def checked_saved_model(tmp_path_factory) -> Path:
+    model = Checked()
+    return _save(model, tmp_path_factory.mktemp("checked") / "model", root=model.root)
 
 
 @pytest.fixture(scope="session")

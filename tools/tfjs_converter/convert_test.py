@@ -5,7 +5,7 @@ import pytest
 
 from tfjs_converter.convert import ConversionRequest, convert, convert_saved_model
 from tfjs_converter.errors import ConversionError
-from tfjs_converter.options import ConversionOptions
+from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 
 # tensorflowjs's own module, imported the only way the light environment allows.
 from tfjs_converter.pipeline import tfjs_saved_model
@@ -247,6 +247,31 @@ def test_unsupported_op_is_named_with_the_skip_op_check_fix(unsupported_op_saved
     assert "Lgamma" in ops
 
 
+def test_debug_ops_are_named_with_the_strip_debug_ops_fix(checked_saved_model, tmp_path):
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(checked_saved_model, ["root"], tmp_path / "kept")
+    assert str(error.value) == (
+        "TensorFlow.js has no kernel for ops Assert, CheckNumerics: they only check values "
+        "while debugging: set strip_debug_ops to remove them"
+    )
+
+    options = ConversionOptions(strip_debug_ops=True)
+    directory = convert_saved_model(
+        checked_saved_model, ["root"], tmp_path / "stripped", options=options
+    )["root"]
+    assert "Sqrt" in {node["op"] for node in _model_json(directory)["modelTopology"]["node"]}
+
+
+def test_debug_ops_beside_other_unsupported_ops_get_both_fixes():
+    from tfjs_converter.pipeline import _unsupported_ops_error
+
+    assert str(_unsupported_ops_error(["Svd", "Assert"])) == (
+        "TensorFlow.js has no kernel for ops Assert, Svd: change the model to avoid them, or "
+        "set skip_op_check to convert anyway (the model then fails when it runs them); "
+        "Assert only checks values while debugging: strip_debug_ops removes it"
+    )
+
+
 def test_control_flow_v2_keeps_while_loops(loop_saved_model, tmp_path):
     def ops(control_flow_v2: bool) -> set[str]:
         options = ConversionOptions(control_flow_v2=control_flow_v2)
@@ -265,17 +290,28 @@ def test_control_flow_v2_keeps_while_loops(loop_saved_model, tmp_path):
     assert {"Enter", "Exit", "LoopCond"} <= ops(False)
 
 
+def _converted_three_times(saved_model, signature, between, options, output) -> list[Path]:
+    """Conversions of one signature in this process, another model converted before each."""
+    directories = []
+    for attempt in range(3):
+        convert_saved_model(between, ["halve"], output / f"between{attempt}")
+        converted = convert_saved_model(
+            saved_model, [signature], output / str(attempt), options=options
+        )
+        directories.append(converted[signature])
+    return directories
+
+
 def test_control_flow_converts_to_the_same_bytes_whatever_the_process_converted_before(
     refiner_saved_model, loop_saved_model, tmp_path
 ):
     # TensorFlow numbers the functions it loads and freezes with counters that
     # run for the whole process (a persistent worker's included).
-    first = convert_saved_model(refiner_saved_model, ["refine"], tmp_path / "first")["refine"]
-    convert_saved_model(loop_saved_model, ["halve"], tmp_path / "between")
-    again = convert_saved_model(refiner_saved_model, ["refine"], tmp_path / "again")["refine"]
-
-    assert _files(first) == _files(again)
-    model = _model_json(first)
+    kept = _converted_three_times(
+        refiner_saved_model, "refine", loop_saved_model, DEFAULT_OPTIONS, tmp_path / "kept"
+    )
+    assert _files(kept[0]) == _files(kept[1]) == _files(kept[2])
+    model = _model_json(kept[0])
     assert [f["signature"]["name"] for f in model["modelTopology"]["library"]["function"]] == [
         "__inference_while_body_0",
         "__inference_while_cond_0",
@@ -288,6 +324,18 @@ def test_control_flow_converts_to_the_same_bytes_whatever_the_process_converted_
         "__inference_cond_true_0/cond/mul/y",
         "__inference_cond_true_0/cond/add/y",
     ]
+
+    # Lowered, the nodes TensorFlow makes carry a tracing note on some
+    # conversions and not on others.
+    lowered = _converted_three_times(
+        refiner_saved_model,
+        "refine",
+        loop_saved_model,
+        ConversionOptions(control_flow_v2=False),
+        tmp_path / "lowered",
+    )
+    assert _files(lowered[0]) == _files(lowered[1]) == _files(lowered[2])
+    assert "_has_manual_control_dependencies" not in (lowered[0] / "model.json").read_text()
 
 
 def test_a_request_uses_the_loader_it_is_given(tiny_saved_model, tmp_path):

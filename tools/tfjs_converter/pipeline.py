@@ -39,8 +39,8 @@ from tensorflow.python.trackable.resource import TrackableResource
 from tensorflow.python.util import _pywrap_util_port
 
 from tfjs_converter import ONEDNN_VARIABLE
+from tfjs_converter.canonical_graph import canonicalize_graph
 from tfjs_converter.errors import ConversionError
-from tfjs_converter.function_names import canonicalize_function_names
 from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.saved_model import flattened_keys, signature_input_keys
@@ -96,6 +96,8 @@ tfjs_read_weights = importlib.import_module("tensorflowjs.read_weights")
 
 MODEL_JSON = "model.json"
 
+# The ops tensorflowjs's strip_debug_ops removes (its optimize_graph's list).
+STRIPPED_DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print"})
 # tensorflowjs reports unsupported ops as a ValueError with this prefix.
 _UNSUPPORTED_OPS_PREFIX = "Unsupported Ops in the model"
 
@@ -158,10 +160,10 @@ def convert_concrete_function(
             experiments=False,
         )
     reshape_table_lookups(graph_def)
-    canonicalize_function_names(graph_def)
+    canonicalize_graph(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
     if initializer_graph_def is not None:
-        canonicalize_function_names(initializer_graph_def)
+        canonicalize_graph(initializer_graph_def)
     weights = tfjs_saved_model.extract_weights(graph_def, initializer_graph_def)
     _check_int64_weights_fit_int32(weights)
     model_json = Path(output_dir) / MODEL_JSON
@@ -248,12 +250,31 @@ def _unsupported_ops_as_conversion_errors() -> Iterator[None]:
 
 def _unsupported_ops_error(ops: Sequence[str], where: str = "") -> ConversionError:
     ops = sorted(set(ops))
-    them = "them" if len(ops) > 1 else "it"
+    debug = [op for op in ops if op in STRIPPED_DEBUG_OPS]
+    if debug == ops:
+        fix = (
+            f"{_they(debug, 'they only check', 'it only checks')} values while debugging: "
+            f"set strip_debug_ops to remove {_they(debug, 'them', 'it')}"
+        )
+    else:
+        them = _they(ops, "them", "it")
+        fix = (
+            f"change the model to avoid {them}, or set skip_op_check to convert anyway "
+            f"(the model then fails when it runs {them})"
+        )
+        if debug:
+            fix += (
+                f"; {', '.join(debug)} {_they(debug, 'only check', 'only checks')} values "
+                f"while debugging: strip_debug_ops removes {_they(debug, 'them', 'it')}"
+            )
     return ConversionError(
         f"TensorFlow.js has no kernel for op{'s' if len(ops) > 1 else ''} "
-        f"{', '.join(ops)}{where}: change the model to avoid {them}, or set "
-        f"skip_op_check to convert anyway (the model then fails when it runs {them})"
+        f"{', '.join(ops)}{where}: {fix}"
     )
+
+
+def _they(items: Sequence[str], plural: str, singular: str) -> str:
+    return plural if len(items) > 1 else singular
 
 
 @dataclasses.dataclass

@@ -1,17 +1,22 @@
-"""Names a graph's functions by where the graph uses them, not by process-wide counters.
+"""A converted graph made independent of what its process did before.
 
-TensorFlow names the functions of a loaded SavedModel with a number from a
-counter that runs for the whole process (`__inference_while_body_48_174`), and
-tensorflowjs's freezing adds another (`__inference_cond_true_16_frozen_276`).
-A model with control flow converted after another one in the same process (a
-persistent worker) therefore got other names: other bytes in model.json, other
-weight names (tensorflowjs prefixes a function's constants with its name) and
-another shard layout, for the same action key.
+Two parts of a graph TensorFlow builds depend on the process's history, so a
+model converted after another one in the same process (a persistent worker)
+got other bytes for the same action key:
 
-Each function is renamed to its name without those numbers and an index that
-counts, per name, in the order the graph first uses them: the main graph's
-nodes in order, then, depth first, the nodes of each function they call. The
-library is then listed in that order.
+* Function names. TensorFlow names the functions of a loaded SavedModel with
+  a number from a counter that runs for the whole process
+  (`__inference_while_body_48_174`), and tensorflowjs's freezing adds another
+  (`__inference_cond_true_16_frozen_276`). They reach model.json, the weight
+  names (tensorflowjs prefixes a function's constants with its name) and so
+  the shard layout. Each function is renamed to its name without those
+  numbers and an index that counts, per name, in the order the graph first
+  uses them: the main graph's nodes in order, then, depth first, the nodes of
+  each function they call. The library is then listed in that order.
+* The `_has_manual_control_dependencies` attribute, a note TensorFlow's
+  tracing leaves on ops; lowering control flow (`control_flow_v2` off) copies
+  it onto more or fewer nodes from one conversion to the next. TF.js never
+  reads it, so it is dropped.
 """
 
 from __future__ import annotations
@@ -23,6 +28,23 @@ from tensorflow.core.framework import attr_value_pb2, function_pb2, graph_pb2, n
 
 # Trailing counters: `_174`, `_frozen_276`, and runs of them.
 _COUNTERS = re.compile(r"(?:_frozen|_\d+)+$")
+
+
+# Attributes that vary with the process's history and that TF.js never reads.
+_HISTORY_ATTRIBUTES = ("_has_manual_control_dependencies",)
+
+
+def canonicalize_graph(graph_def: graph_pb2.GraphDef) -> dict[str, str]:
+    """Makes graph_def the same whatever its process converted before, in place.
+
+    Returns:
+      The old name of each function -> its new name.
+    """
+    for node in _all_nodes(graph_def):
+        for attribute in _HISTORY_ATTRIBUTES:
+            if attribute in node.attr:
+                del node.attr[attribute]
+    return canonicalize_function_names(graph_def)
 
 
 def canonicalize_function_names(graph_def: graph_pb2.GraphDef) -> dict[str, str]:

@@ -1,6 +1,6 @@
 from tensorflow.core.framework import function_pb2, graph_pb2, node_def_pb2
 
-from tfjs_converter.function_names import canonicalize_function_names
+from tfjs_converter.canonical_graph import canonicalize_function_names, canonicalize_graph
 
 
 def _function(name: str, *nodes: node_def_pb2.NodeDef) -> function_pb2.FunctionDef:
@@ -115,3 +115,13 @@ def test_a_graph_without_functions_is_left_as_it_is():
     before = graph.SerializeToString()
     assert canonicalize_function_names(graph) == {}
     assert graph.SerializeToString() == before
+
+
+def test_history_dependent_attributes_are_dropped_everywhere():
+    graph = _graph(0)
+    for node in [graph.node[0], graph.library.function[1].node_def[0]]:
+        node.attr["_has_manual_control_dependencies"].b = True
+        node.attr["T"].type = 1
+    canonicalize_graph(graph)
+    for node in [graph.node[0], *graph.library.function[5].node_def]:
+        assert list(node.attr) == ["T"]
