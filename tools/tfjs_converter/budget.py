@@ -55,8 +55,11 @@ def _biggest_weights(signatures: Mapping[str, Mapping[str, Any]]) -> str:
     )
 
 
-def budget_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
-    """Every way report breaks budget, one line each (empty: within budget)."""
+_SIZE_FIX = "quantize (quantization = float16 or uint8), shrink the model or raise max_bytes"
+_BACKEND_FIX = "change the model to avoid ops a backend lacks, or drop that backend from backends"
+
+
+def _size_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
     problems = []
     signatures = report["signatures"]
     if budget.max_bytes is not None and report["bytes"] > budget.max_bytes:
@@ -71,8 +74,13 @@ def budget_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
                 f"signature {name!r} is {size} bytes, {size - limit} over its max_bytes {limit}; "
                 f"biggest weights: {_biggest_weights({name: signatures[name]})}"
             )
+    return problems
+
+
+def _backend_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
+    problems = []
     for backend in budget.backends:
-        for name, signature in signatures.items():
+        for name, signature in report["signatures"].items():
             coverage = signature["kernel_coverage"]
             for op, kernels in coverage[backend]["missing"].items():
                 problems.append(
@@ -85,15 +93,14 @@ def budget_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
 
 
 def check_budget(budget: Budget, report: Mapping[str, Any]) -> None:
-    """Raises ConversionError listing every problem at once, with the fixes."""
-    problems = budget_problems(budget, report)
-    if problems:
+    """Raises ConversionError listing every problem at once, with the fixes that apply."""
+    size, backends = _size_problems(budget, report), _backend_problems(budget, report)
+    if size or backends:
+        fixes = [fix for fix, problems in ((_SIZE_FIX, size), (_BACKEND_FIX, backends)) if problems]
         raise ConversionError(
             "the converted model breaks its budget:\n"
-            + "".join(f"  - {p}\n" for p in problems)
-            + "Fix: quantize (quantization = float16 or uint8), shrink the model or raise "
-            "max_bytes; change the model to avoid ops a backend lacks, or drop that backend "
-            "from backends. Nothing was written."
+            + "".join(f"  - {p}\n" for p in size + backends)
+            + f"Fix: {'; '.join(fixes)}. Nothing was written."
         )
 
 

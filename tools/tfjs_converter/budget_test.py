@@ -30,7 +30,10 @@ def test_a_model_over_max_bytes_fails_naming_the_overage_and_writes_nothing(
         r"mix/StatefulPartitionedCall/MatMul/ReadVariableOp \(float32, 40 bytes\), ",
         message,
     )
-    assert "quantize" in message
+    assert message.endswith(
+        "Fix: quantize (quantization = float16 or uint8), shrink the model or raise "
+        "max_bytes. Nothing was written."
+    )
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
     assert not (tmp_path / "report.json").exists()
 
@@ -52,7 +55,21 @@ def test_every_problem_is_listed_at_once(spectrum_saved_model, tiny_saved_model,
         for line in lines
     )
     assert len(lines) == 3
+    assert str(error.value).endswith(
+        "Fix: quantize (quantization = float16 or uint8), shrink the model or raise max_bytes; "
+        "change the model to avoid ops a backend lacks, or drop that backend from backends. "
+        "Nothing was written."
+    )
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_model_within_its_size_gets_only_the_backend_fix(spectrum_saved_model, tmp_path):
+    with pytest.raises(ConversionError) as error:
+        convert(_request(spectrum_saved_model, tmp_path, ["spectrum"], Budget(backends=("wasm",))))
+    assert str(error.value).endswith(
+        "Fix: change the model to avoid ops a backend lacks, or drop that backend from "
+        "backends. Nothing was written."
+    )
 
 
 def test_a_model_within_budget_is_written(tiny_saved_model, tmp_path):
