@@ -38,6 +38,8 @@ _TFJS_DTYPES = {"float": "float32", "int": "int32", "bool": "bool", "string": "s
 
 FIXED_WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog")
 UNKNOWN_WORD = "zzxqvj"
+# TensorFlow's error where a loaded graph calls Python that was not saved.
+_PYTHON_CALLBACK_LOST = "Could not find callback with key="
 _GIVE_INPUTS = "tfjs_model_test's `inputs`, a JSON file {signature: {input key: nested list}}"
 
 
@@ -151,6 +153,12 @@ def _run(
             **{k: tf.constant(v) for k, v in inputs.items()}
         )
     except tf.errors.OpError as error:
+        if _PYTHON_CALLBACK_LOST in error.message:
+            raise ConversionError(
+                f"signature {signature!r} calls Python (tf.py_function or tf.numpy_function), "
+                "which a SavedModel does not save: neither TensorFlow after loading it nor "
+                "TF.js can run that part. Compute it outside the model."
+            ) from None
         shapes = ", ".join(f"{k} {v.dtype} {list(v.shape)}" for k, v in sorted(inputs.items()))
         made = (
             f"generated inputs ({shapes}; every unknown dimension is {REFERENCE_DIMENSION})"

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -157,3 +160,28 @@ def test_an_input_of_unknown_rank_must_be_given(tmp_path):
     )
     given = reference(model, ["double"], {"double": {"x": [[1.0, 2.0, 3.0]]}})
     assert given["signatures"]["double"]["outputs"]["y"]["data"] == [2.0, 4.0, 6.0]
+
+
+def test_a_signature_calling_python_is_named_as_such(tmp_path):
+    # Exported by another process: this one would still hold the Python function.
+    export = """
+import sys
+import tensorflow as tf
+
+class Callback(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def call(self, x):
+        return {"y": tf.py_function(lambda v: v * 2.0, [x], tf.float32)}
+
+module = Callback()
+tf.saved_model.save(module, sys.argv[1], signatures={"call": module.call})
+"""
+    subprocess.run([sys.executable, "-c", export, str(tmp_path)], check=True, capture_output=True)
+
+    with pytest.raises(ConversionError) as error:
+        reference(load_saved_model(tmp_path), ["call"])
+    assert str(error.value) == (
+        "signature 'call' calls Python (tf.py_function or tf.numpy_function), which a "
+        "SavedModel does not save: neither TensorFlow after loading it nor TF.js can run "
+        "that part. Compute it outside the model."
+    )
