@@ -272,6 +272,23 @@ def test_debug_ops_beside_other_unsupported_ops_get_both_fixes():
     )
 
 
+def test_an_op_named_unlike_its_api_is_named_with_it(tmp_path):
+    import tensorflow as tf
+
+    class Switch(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="branch")])
+        def pick(self, branch):
+            return {"y": tf.switch_case(branch, [lambda: 1.0, lambda: 2.0, lambda: 3.0])}
+
+    module = Switch()
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"pick": module.pick})
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(tmp_path / "model", ["pick"], tmp_path / "out")
+    assert str(error.value).startswith(
+        "TensorFlow.js has no kernel for op _SwitchN (from tf.switch_case): change the model"
+    )
+
+
 def test_control_flow_v2_keeps_while_loops(loop_saved_model, tmp_path):
     def ops(control_flow_v2: bool) -> set[str]:
         options = ConversionOptions(control_flow_v2=control_flow_v2)

@@ -98,6 +98,14 @@ MODEL_JSON = "model.json"
 
 # The ops tensorflowjs's strip_debug_ops removes (its optimize_graph's list).
 STRIPPED_DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print"})
+# Ops whose names do not tell which TensorFlow call made them.
+_OP_SOURCES = {
+    "_SwitchN": "tf.switch_case",
+    "Case": "tf.switch_case",
+    "EagerPyFunc": "tf.py_function",
+    "PyFunc": "tf.numpy_function",
+    "PyFuncStateless": "tf.numpy_function",
+}
 # tensorflowjs reports unsupported ops as a ValueError with this prefix.
 _UNSUPPORTED_OPS_PREFIX = "Unsupported Ops in the model"
 
@@ -267,9 +275,10 @@ def _unsupported_ops_error(ops: Sequence[str], where: str = "") -> ConversionErr
                 f"; {', '.join(debug)} {_they(debug, 'only check', 'only checks')} values "
                 f"while debugging: strip_debug_ops removes {_they(debug, 'them', 'it')}"
             )
+    named = [f"{op} (from {_OP_SOURCES[op]})" if op in _OP_SOURCES else op for op in ops]
     return ConversionError(
         f"TensorFlow.js has no kernel for op{'s' if len(ops) > 1 else ''} "
-        f"{', '.join(ops)}{where}: {fix}"
+        f"{', '.join(named)}{where}: {fix}"
     )
 
 
