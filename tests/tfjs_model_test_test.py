@@ -302,7 +302,9 @@ class Dense(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
     def squash(self, x):
-        return {"tanh": tf.tanh(tf.nn.bias_add(tf.matmul(x, self.kernel), self.bias))}
+        dense = tf.nn.bias_add(tf.matmul(x, self.kernel), self.bias)
+        # The exact GELU computes with Erfc, for which TF.js has no kernel.
+        return {"tanh": tf.tanh(dense), "gelu": tf.nn.gelu(dense, approximate=False)}
 
 
 module = Dense()
@@ -310,11 +312,12 @@ tf.saved_model.save(module, sys.argv[1], signatures={"squash": module.squash})
 """
 
 
-def test_a_dense_tanh_layer_runs_in_tfjs(bazel, scratch_package):
+def test_dense_tanh_and_gelu_layers_run_in_tfjs(bazel, scratch_package):
     # With TensorFlow's oneDNN rewrites on (the default on this machine's CPU),
     # tensorflowjs's remap pass fuses the Tanh into a _FusedMatMul that every
     # TF.js backend refuses: "Activation tanh has not been implemented".
     log = _model_test_log(bazel, scratch_package, "dense", DENSE_EXPORT, ["squash"])
     for environment in ("node cpu", "node wasm"):
-        assert f"ok   {environment:15} {'squash':14} {'tanh':14}" in log, environment
-    assert "2 passed, 0 failed" in log
+        for output in ("tanh", "gelu"):
+            assert f"ok   {environment:15} {'squash':14} {output:14}" in log, environment
+    assert "4 passed, 0 failed" in log

@@ -253,7 +253,7 @@ def counter_saved_model(tmp_path_factory) -> Path:
 
 
 class Activations(tf.Module):
-    """Dense layers with tanh and sigmoid, which oneDNN's rewrites fuse into _FusedMatMul."""
+    """Dense layers: tanh and sigmoid, which oneDNN's rewrites fuse into _FusedMatMul; GELU."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -266,6 +266,8 @@ class Activations(tf.Module):
         return {
             "tanh": tf.tanh(tf.nn.bias_add(tf.matmul(x, self.kernel), self.bias)),
             "sigmoid": tf.sigmoid(tf.nn.bias_add(tf.matmul(x, -self.kernel), self.bias)),
+            # The exact GELU, computed with Erfc.
+            "gelu": tf.nn.gelu(tf.matmul(x, 0.5 * self.kernel), approximate=False),
         }
 
 

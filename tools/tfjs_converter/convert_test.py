@@ -289,6 +289,14 @@ def test_an_op_named_unlike_its_api_is_named_with_it(tmp_path):
     )
 
 
+def test_the_exact_gelu_converts_without_erfc(activations_saved_model, tmp_path):
+    # TensorFlow's exact GELU is 0.5·x·erfc(-x/√2); TF.js has Erf, not Erfc.
+    directory = convert_saved_model(activations_saved_model, ["squash"], tmp_path)["squash"]
+    ops = {node["op"] for node in _model_json(directory)["modelTopology"]["node"]}
+    assert "Erf" in ops
+    assert "Erfc" not in ops
+
+
 def test_control_flow_v2_keeps_while_loops(loop_saved_model, tmp_path):
     def ops(control_flow_v2: bool) -> set[str]:
         options = ConversionOptions(control_flow_v2=control_flow_v2)

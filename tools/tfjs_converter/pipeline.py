@@ -44,6 +44,7 @@ from tfjs_converter.errors import ConversionError
 from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.saved_model import flattened_keys, signature_input_keys
+from tfjs_converter.substitutes import substitute_missing_kernels
 from tfjs_converter.vocabulary import inline_vocabulary_files
 
 # The tensorflowjs release the import below was written for and tested with.
@@ -144,8 +145,10 @@ def convert_concrete_function(
     """
     _check_onednn_is_off()
     _check_no_variable_writes(concrete_function)
-    frozen_graph = tfjs_saved_model._freeze_saved_model_v2(
-        concrete_function, control_flow_v2=options.control_flow_v2
+    frozen_graph = substitute_missing_kernels(
+        tfjs_saved_model._freeze_saved_model_v2(
+            concrete_function, control_flow_v2=options.control_flow_v2
+        )
     )
     initializer = _resource_initializer(module, options) if module is not None else None
     table_inputs = initializer.table_inputs(concrete_function) if initializer else {}

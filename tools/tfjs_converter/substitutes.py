@@ -1,0 +1,65 @@
+"""Ops TF.js has no kernel for, computed with ops it has.
+
+`Erfc`: TensorFlow computes the exact GELU as `0.5·x·erfc(-x/√2)`
+(`tf.nn.gelu`, Keras's `activation="gelu"`, so most transformer blocks), and
+no TF.js backend has an Erfc kernel, while all have Erf. `Erfc(x)` becomes
+`1 - Erf(x)`: equal, except that where erfc is below float32's resolution
+around 1 (x above about 3.9) it is 0 instead. GELU multiplies it by x/2 where
+x is below -5.5, so the difference there stays under 1e-7·|x|.
+
+Only the main graph is rewritten; an op inside a function (a loop body, a
+kept branch) is left for the op check to name.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from tensorflow.core.framework import graph_pb2, node_def_pb2
+from tensorflow.python.framework import tensor_util
+
+
+def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
+    """graph, or a copy of it with every substitutable op replaced."""
+    graph_def = graph.as_graph_def()
+    if not substitute_erfc(graph_def):
+        return graph
+    substituted = tf.Graph()
+    with substituted.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    return substituted
+
+
+def substitute_erfc(graph_def: graph_pb2.GraphDef) -> list[str]:
+    """Replaces each Erfc node N of the main graph with `1 - Erf`, in place.
+
+    N keeps its name, now on the Sub, so its consumers are unchanged; the Erf
+    is `N/erf` and the constant `N/one`.
+
+    Returns:
+      The names of the nodes replaced.
+    """
+    replaced = []
+    added = []
+    for node in graph_def.node:
+        if node.op != "Erfc":
+            continue
+        dtype = node.attr["T"].type
+        erf = node_def_pb2.NodeDef(name=f"{node.name}/erf", op="Erf", input=list(node.input[:1]))
+        erf.attr["T"].type = dtype
+        one = node_def_pb2.NodeDef(name=f"{node.name}/one", op="Const")
+        one.attr["dtype"].type = dtype
+        one.attr["value"].tensor.CopyFrom(
+            tensor_util.make_tensor_proto(1, tf.dtypes.as_dtype(dtype), shape=[])
+        )
+        control_inputs = [name for name in node.input if name.startswith("^")]
+        erf.input.extend(control_inputs)
+        node.op = "Sub"
+        del node.input[:]
+        node.input.extend([one.name, erf.name])
+        node.attr["T"].type = dtype
+        for key in [key for key in node.attr if key != "T"]:
+            del node.attr[key]
+        added += [one, erf]
+        replaced.append(node.name)
+    graph_def.node.extend(added)
+    return replaced

@@ -1,0 +1,44 @@
+import numpy as np
+import tensorflow as tf
+
+from tfjs_converter.substitutes import substitute_erfc, substitute_missing_kernels
+
+
+def _erfc_graph() -> tf.Graph:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+        with tf.control_dependencies([tf.no_op(name="first")]):
+            y = tf.math.erfc(x, name="y")
+        tf.identity(y * 2.0, name="out")
+    return graph
+
+
+def test_erfc_becomes_one_minus_erf_under_its_own_name():
+    graph_def = _erfc_graph().as_graph_def()
+    assert substitute_erfc(graph_def) == ["y"]
+
+    nodes = {node.name: node for node in graph_def.node}
+    assert (nodes["y"].op, list(nodes["y"].input)) == ("Sub", ["y/one", "y/erf"])
+    assert (nodes["y/erf"].op, list(nodes["y/erf"].input)) == ("Erf", ["x", "^first"])
+    assert tf.make_ndarray(nodes["y/one"].attr["value"].tensor) == np.float32(1.0)
+    assert "Erfc" not in {node.op for node in graph_def.node}
+
+
+def test_the_substituted_graph_computes_erfc():
+    graph = substitute_missing_kernels(_erfc_graph())
+    x = np.linspace(-10.0, 10.0, 2001, dtype=np.float32)
+    with tf.compat.v1.Session(graph=graph) as session:
+        (out,) = session.run(["out:0"], {"x:0": x})
+    # Within two float32 steps of erfc's largest values (2), and as exact as
+    # float32 allows where erfc is small and 1 - erf rounds it to 0.
+    difference = np.abs(out / 2.0 - tf.math.erfc(x).numpy())
+    assert np.max(difference) <= 2.4e-7
+    assert np.max(difference[x > 3.0]) <= 3e-5
+
+
+def test_a_graph_without_substitutable_ops_is_returned_as_it_is():
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.math.erf(tf.compat.v1.placeholder(tf.float32, [None], name="x"), name="y")
+    assert substitute_missing_kernels(graph) is graph
