@@ -98,7 +98,7 @@ tfjs_read_weights = importlib.import_module("tensorflowjs.read_weights")
 MODEL_JSON = "model.json"
 
 # The ops tensorflowjs's strip_debug_ops removes (its optimize_graph's list).
-STRIPPED_DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print"})
+_STRIPPED_DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print"})
 # Ops whose names do not tell which TensorFlow call made them.
 _OP_SOURCES = {
     "_SwitchN": "tf.switch_case",
@@ -261,7 +261,7 @@ def _unsupported_ops_as_conversion_errors() -> Iterator[None]:
 
 def _unsupported_ops_error(ops: Sequence[str], where: str = "") -> ConversionError:
     ops = sorted(set(ops))
-    debug = [op for op in ops if op in STRIPPED_DEBUG_OPS]
+    debug = [op for op in ops if op in _STRIPPED_DEBUG_OPS]
     if debug == ops:
         fix = (
             f"{_they(debug, 'they only check', 'it only checks')} values while debugging: "

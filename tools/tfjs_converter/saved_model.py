@@ -68,8 +68,9 @@ def signature_input_keys(concrete_function) -> list[str]:
 
     The keyword arguments of a loaded signature are its keys made valid Python
     names (`input-1` becomes `input_1`, `a.b` becomes `a_b`). TensorFlow keeps
-    the keys themselves as the function's argument keywords, in the same order,
-    and maps keyword calls with either name through them.
+    the keys themselves as the function's argument keywords (`_arg_keywords`,
+    saved with the SavedModel), in the same order, and maps keyword calls with
+    either name through them.
     """
     _, specs = concrete_function.structured_input_signature
     keywords = list(getattr(concrete_function, "_arg_keywords", None) or ())
