@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,7 @@ from tfjs_converter.convert import convert_saved_model  # noqa: E402
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions  # noqa: E402
 
 HEADS = [f"head_{i}" for i in range(8)]
+ENV_CREATE_SAMPLES = 3
 
 
 # -- The workloads' SavedModels -----------------------------------------------
@@ -538,7 +540,12 @@ def main() -> int:
         env_bytes, env_files = environment_size(
             workspace.output_base / "external" / "rules_tfjs_python" / "env"
         )
-        env_create_s = environment_creation(workspace, scratch, download_cache=True)
+        # The median of several: one creation varied by up to 1.7x within a run.
+        env_create_samples = [
+            environment_creation(workspace, scratch, download_cache=True)
+            for _ in range(ENV_CREATE_SAMPLES)
+        ]
+        env_create_s = statistics.median(env_create_samples)
         env_create_from_nothing_s = environment_creation(workspace, scratch, download_cache=False)
 
         print("measuring", file=sys.stderr)
@@ -654,6 +661,7 @@ def main() -> int:
             env_bytes=env_bytes,
             env_files=env_files,
             env_create_s=env_create_s,
+            env_create_samples=", ".join(f"{sample:.1f}" for sample in env_create_samples),
             env_create_from_nothing_s=env_create_from_nothing_s,
             analysis_s=analysis_s,
             digest_s=digest_s,
@@ -736,7 +744,8 @@ in parallel workers):
   per-machine cache: {environment:.1f} s.
 - The environment: {env_bytes:.3g} bytes in {env_files} files. Creating it
   with no rules_tfjs cache: {env_create_s:.1f} s with uv's download cache
-  warm, {env_create_from_nothing_s:.1f} s from nothing (every wheel
+  warm (the median of {env_create_count}: {env_create_samples} s),
+  {env_create_from_nothing_s:.1f} s from nothing (every wheel
   downloaded from PyPI).
 - A new server's loading and analysis of `wake`, its outputs up to date on
   disk: {analysis_s:.2f} s.
@@ -882,6 +891,7 @@ def write_results(path: Path, rows: list[Row], **numbers: float) -> None:
             single_cold=single.cold_s,
             single_clean=single.clean_warm_server_s,
             warm_target=1.5 * numbers["warm_in_process"] + 1,
+            env_create_count=ENV_CREATE_SAMPLES,
             figures=format_figures(figures),
             targets=targets_table(figures),
             **breakdown,
