@@ -321,3 +321,47 @@ def test_dense_tanh_and_gelu_layers_run_in_tfjs(bazel, scratch_package):
         for output in ("tanh", "gelu"):
             assert f"ok   {environment:15} {'squash':14} {output:14}" in log, environment
     assert "4 passed, 0 failed" in log
+
+
+BIASES_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class Biases(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.filter = tf.Variable(tf.random.stateless_normal([1, 1, 3, 3], seed=[1, 2]))
+        self.kernel = tf.Variable(tf.random.stateless_normal([3, 4], seed=[3, 4]))
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, 4, 4, 3], tf.float32, name="image"),
+            tf.TensorSpec([None, 3], tf.float32, name="v"),
+        ]
+    )
+    def fuse(self, image, v):
+        conv = tf.nn.conv2d(image, self.filter, 1, "SAME")
+        return {
+            # MobileNetV3's hard-sigmoid: a scalar bias.
+            "hard_sigmoid": tf.nn.relu6(conv + 3.0) / 6.0,
+            # A residual connection (EfficientNet, ResNets): a computed bias.
+            "residual": tf.nn.relu(tf.nn.conv2d(image, 0.5 * self.filter, 1, "SAME") + image),
+            "dense": tf.matmul(v, self.kernel) + 1e-6,
+        }
+
+
+module = Biases()
+tf.saved_model.save(module, sys.argv[1], signatures={"fuse": module.fuse})
+"""
+
+
+def test_fused_ops_with_scalar_and_computed_biases_run_on_wasm(bazel, scratch_package):
+    # tensorflowjs fuses each add into the convolution or matmul before it,
+    # and wasm's fused kernels refuse any bias but one value per channel.
+    log = _model_test_log(bazel, scratch_package, "biases", BIASES_EXPORT, ["fuse"])
+    for environment in ("node cpu", "node wasm"):
+        for output in ("hard_sigmoid", "residual", "dense"):
+            assert f"ok   {environment:15} {'fuse':14} {output:14}" in log, (environment, output)
+    assert "6 passed, 0 failed" in log

@@ -41,6 +41,7 @@ from tensorflow.python.util import _pywrap_util_port
 from tfjs_converter import ONEDNN_VARIABLE
 from tfjs_converter.canonical_graph import canonicalize_graph
 from tfjs_converter.errors import ConversionError
+from tfjs_converter.fused_bias import rank_one_biases
 from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.saved_model import flattened_keys, signature_input_keys
@@ -171,6 +172,7 @@ def convert_concrete_function(
             experiments=False,
         )
     reshape_table_lookups(graph_def)
+    rank_one_biases(graph_def)
     canonicalize_graph(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
     if initializer_graph_def is not None:
