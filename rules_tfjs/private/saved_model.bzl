@@ -44,7 +44,10 @@ def _saved_model_impl(ctx):
     arguments.add("export")
     arguments.add("--script", ctx.file.src)
     arguments.add("--output_dir", output.path)
-    arguments.add_all(ctx.attr.args, before_each = "--script_arg")
+    arguments.add_all(
+        [ctx.expand_location(arg, ctx.attr.data) for arg in ctx.attr.args],
+        before_each = "--script_arg",
+    )
     validation = python_action(
         ctx,
         arguments = arguments,
@@ -86,7 +89,9 @@ not change between runs. What the script prints is shown only if it fails.
                   "vocabularies, weights).",
         ),
         "args": attr.string_list(
-            doc = "More arguments for the script, after the output directory.",
+            doc = "More arguments for the script, after the output directory. " +
+                  "`$(location label)` and `$(execpath label)` of a `data` label " +
+                  "become its path, relative to the directory the script runs in.",
         ),
         "_converter": attr.label(
             default = Label("//tools/tfjs_converter"),
