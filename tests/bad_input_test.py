@@ -111,9 +111,10 @@ def test_a_quantization_pattern_that_matches_no_weight_lists_the_weights(bazel, 
         attributes='signatures = ["serving_default"], quantization = "uint8", quantization_patterns = ["dense/*"],',
     )
     assert (
-        "quantization pattern 'dense/*' match no weight; the weights are: StatefulPartitionedCall/"
-        in stderr
+        "quantization pattern 'dense/*' matches no weight. Patterns match the weight names of "
+        "model.json's weightsManifest; the " in stderr
     )
+    assert "weights are:\n  StatefulPartitionedCall/" in stderr
 
 
 def test_a_failing_export_script_shows_its_traceback(bazel, scratch_package):

@@ -318,8 +318,10 @@ once for all signatures. Its outputs are byte-for-byte reproducible.
         ),
         "quantization_patterns": attr.string_list(
             doc = "Which weights to quantize, as wildcard patterns of weight " +
-                  "names (`*` matches any run of characters). Empty: all " +
-                  "weights. Needs `quantization`.",
+                  "names (`*` matches any run of characters): the names in " +
+                  "model.json's `weightsManifest` (the report lists the " +
+                  "largest). A pattern that matches no weight fails the build, " +
+                  "listing them. Empty: all weights. Needs `quantization`.",
         ),
         "weight_shard_size_bytes": attr.int(
             default = 4 * 1024 * 1024,

@@ -97,6 +97,7 @@ tfjs_saved_model = _import_saved_model_conversion()
 tfjs_read_weights = importlib.import_module("tensorflowjs.read_weights")
 
 MODEL_JSON = "model.json"
+_MAX_WEIGHTS_LISTED = 40
 
 # The ops tensorflowjs's strip_debug_ops removes (its optimize_graph's list).
 _STRIPPED_DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print"})
@@ -577,8 +578,13 @@ def check_quantization_patterns(options: ConversionOptions, weight_names: Sequen
         return
     unused = [p for p in options.quantization_patterns if not fnmatch.filter(weight_names, p)]
     if unused:
+        names = sorted(set(weight_names))
+        listed = "".join(f"\n  {name}" for name in names[:_MAX_WEIGHTS_LISTED])
+        more = len(names) - _MAX_WEIGHTS_LISTED
         raise ConversionError(
             f"quantization pattern{'s' if len(unused) > 1 else ''} "
-            f"{', '.join(repr(p) for p in unused)} match no weight; the "
-            f"weights are: {', '.join(sorted(set(weight_names)))}"
+            f"{', '.join(repr(p) for p in unused)} "
+            f"{'match' if len(unused) > 1 else 'matches'} no weight. Patterns match "
+            f"the weight names of model.json's weightsManifest; the {len(names)} "
+            f"weights are:{listed}" + (f"\n  ... and {more} more" if more > 0 else "")
         )

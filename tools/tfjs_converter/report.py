@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tfjs_converter.options import ConversionOptions
+from tfjs_converter.options import ALL_WEIGHTS, ConversionOptions
 from tfjs_converter.pipeline import tfjs_read_weights
 
 KERNEL_REGISTRY = Path(__file__).with_name("tfjs_kernels.json")
@@ -173,6 +173,18 @@ def signature_report(
     return report
 
 
+def _quantization_summary(signature: Mapping[str, Any]) -> str:
+    """`uint8: 11 of 141 weights (patterns: `*project*`)`, or `none`."""
+    options = signature["options"]
+    if options["quantization"] == "none":
+        return "none"
+    quantized = len(signature.get("quantization_error", {}))
+    patterns = options["quantization_patterns"]
+    listed = ", ".join(f"`{pattern}`" for pattern in patterns)
+    chosen = "" if list(patterns) == list(ALL_WEIGHTS) else f" (patterns: {listed})"
+    return f"{options['quantization']}: {quantized} of {signature['weights']} weights{chosen}"
+
+
 def model_report(signatures: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     """The whole model's report from its signatures' reports."""
     registry = kernel_registry()
@@ -217,7 +229,7 @@ def render_markdown(report: Mapping[str, Any], title: str) -> str:
                 ", ".join(f"{d} {_size(b)}" for d, b in signature["weight_bytes_by_dtype"].items())
                 or "none"
             ),
-            "- Quantization: " + signature["options"]["quantization"],
+            "- Quantization: " + _quantization_summary(signature),
             "- Run with: "
             + (
                 "`model.executeAsync(...)` (control flow or dynamic shapes: "

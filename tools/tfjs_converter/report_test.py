@@ -101,6 +101,15 @@ def test_quantization_error_is_measured_per_weight(tiny_saved_model, tmp_path, q
     # a step, and not zero for normally distributed weights.
     assert 0 < error["max_abs_error"]
     assert error["max_rel_error"] <= bound
+    markdown = (tmp_path / "report.md").read_text()
+    assert f"- Quantization: {quantization}: 1 of 2 weights\n" in markdown
+
+
+def test_quantization_by_patterns_says_how_many_weights_matched(tiny_saved_model, tmp_path):
+    options = ConversionOptions(quantization="uint8", quantization_patterns=("*/MatMul/*",))
+    _convert(tiny_saved_model, tmp_path, ["scale"], options=options)
+    markdown = (tmp_path / "report.md").read_text()
+    assert "- Quantization: uint8: 1 of 2 weights (patterns: `*/MatMul/*`)\n" in markdown
 
 
 def test_report_bytes_are_reproducible(tiny_saved_model, tmp_path):
