@@ -76,3 +76,14 @@ test('strings match only when equal; a mismatch names the first differing elemen
   );
   assert.match(formatRow('node cpu', row, tolerance), /FAIL .*strings differ; first at \[1,0\]: TF.js "c", TensorFlow "y"$/);
 });
+
+test('an output whose every value is within atol of 0 passes with a note that it shows nothing', () => {
+  const tiny = compareRun(
+    { signatures: { s: { y: tensor([1e-14, -3e-15]), z: tensor([0.5, 0]) } } },
+    { signatures: { s: { outputs: { y: tensor([2e-14, 0]), z: tensor([0.5, 0]) } } } },
+    tolerance,
+  );
+  const [y, z] = tiny.map((row) => formatRow('node cpu', row, tolerance));
+  assert.match(y, /^ok   node cpu .* y .*; note: every TensorFlow value is within atol \(0\.0001\) of 0/);
+  assert.doesNotMatch(z, /note/);
+});
