@@ -10,9 +10,11 @@ got other bytes for the same action key:
   (`__inference_cond_true_16_frozen_276`). They reach model.json, the weight
   names (tensorflowjs prefixes a function's constants with its name) and so
   the shard layout. Each function is renamed to its name without those
-  numbers and an index that counts, per name, in the order the graph first
-  uses them: the main graph's nodes in order, then, depth first, the nodes of
-  each function they call. The library is then listed in that order.
+  numbers (and without any other trailing number: a function named `step_2`
+  becomes `step_0`) and an index that counts, per name, in the order the
+  graph first uses them: the main graph's nodes in order, then, depth first,
+  the nodes of each function they call. The library is then listed in that
+  order.
 * The `_has_manual_control_dependencies` attribute, a note TensorFlow's
   tracing leaves on ops; lowering control flow (`control_flow_v2` off) copies
   it onto more or fewer nodes from one conversion to the next. TF.js never

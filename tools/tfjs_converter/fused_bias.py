@@ -6,12 +6,16 @@ kernels take only a bias of rank 1, one value per output channel, and fail
 on any other (`FusedConv2D only supports rank-1 bias but got rank 0`), while
 cpu and webgl broadcast it. Two kinds of models meet this:
 
-* a constant of another shape: `+ 3` before MobileNetV3's hard-sigmoid (a
-  scalar), or a `[1, 1, 1, C]` constant. Its values become a vector of one
-  value per channel, and the op stays fused;
-* a computed tensor: a residual connection `conv(x) + shortcut`, as in
-  EfficientNet and ResNets. The op is split again into the convolution (or
-  matmul), an `AddV2` and the activation, under the fused op's name.
+* a constant that is one value, or one value per channel in another shape:
+  `+ 3` before MobileNetV3's hard-sigmoid (a scalar), or a `[1, 1, 1, C]`
+  constant. It becomes a vector of one value per channel, and the op stays
+  fused. (A bias of shape `[1]` passes wasm's check, and its `_FusedMatMul`
+  then reads past it: wrong values, no error.)
+* any other bias: a computed tensor (a residual connection `conv(x) +
+  shortcut`, as in EfficientNet and ResNets), a constant of another shape,
+  or one whose channel count is unknown (the weight is computed). The op is
+  split again into the convolution (or matmul), an `AddV2` and the
+  activation, under the fused op's name.
 
 Both compute what the fused op computed, on every backend. Only the main
 graph is rewritten.
@@ -22,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
+
+from tfjs_converter.node_names import FreeNames
 
 # Fused op -> the op it fused, and the attributes that op takes.
 _BASE_OPS = {
@@ -39,26 +45,32 @@ _ACTIVATIONS = ("Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "LeakyRelu", "Prelu")
 
 
 def rank_one_biases(graph_def: graph_pb2.GraphDef) -> list[str]:
-    """Gives every fused op of graph_def's main graph a bias wasm accepts, in place.
+    """Gives every fused op of graph_def's main graph a bias wasm runs right, in place.
 
     Returns:
       The names of the fused ops changed.
     """
     nodes = {node.name: node for node in graph_def.node}
+    names = FreeNames(nodes)
     changed, added, replaced_biases = [], [], set()
     for node in list(graph_def.node):
         if node.op not in _BASE_OPS or _fused_ops(node)[:1] != ["BiasAdd"]:
             continue
         bias = nodes.get(_node_name(node.input[2]))
+        channels = _channels(node, nodes)
         if bias is not None and bias.op == "Const":
-            vector = _channel_vector(bias, _channels(node, nodes))
-            if vector is None:
-                continue
-            added.append(_const(f"{node.name}/bias", vector))
+            value = tf.make_ndarray(bias.attr["value"].tensor)
+            if value.shape == (channels,):
+                continue  # what wasm expects
+            vector = _channel_vector(value, channels)
+        else:
+            vector = None
+        if vector is not None:
+            added.append(_const(names.free(f"{node.name}/bias"), vector))
             node.input[2] = added[-1].name
             replaced_biases.add(bias.name)
         else:
-            split = _split(node)
+            split = _split(node, names)
             if split is None:
                 continue
             added += split
@@ -89,10 +101,9 @@ def _channels(node: node_def_pb2.NodeDef, nodes: dict[str, node_def_pb2.NodeDef]
     return shape[0] if node.attr["transpose_b"].b else shape[1]
 
 
-def _channel_vector(bias: node_def_pb2.NodeDef, channels: int | None) -> np.ndarray | None:
-    """The bias as one value per channel; None if it is one already or cannot be."""
-    value = tf.make_ndarray(bias.attr["value"].tensor)
-    if value.ndim == 1 or channels is None:
+def _channel_vector(value: np.ndarray, channels: int | None) -> np.ndarray | None:
+    """A constant bias as one value per channel; None if it is not one or that."""
+    if channels is None:
         return None
     if value.size == 1:
         return np.full([channels], value.reshape(()), value.dtype)
@@ -109,7 +120,7 @@ def _const(name: str, value: np.ndarray) -> node_def_pb2.NodeDef:
     return node
 
 
-def _split(fused: node_def_pb2.NodeDef) -> list[node_def_pb2.NodeDef] | None:
+def _split(fused: node_def_pb2.NodeDef, names: FreeNames) -> list[node_def_pb2.NodeDef] | None:
     """The fused op as its base op, an AddV2 and its activation, the last under its name.
 
     Returns the nodes to add beside the rewritten one; None (and fused left as
@@ -122,25 +133,26 @@ def _split(fused: node_def_pb2.NodeDef) -> list[node_def_pb2.NodeDef] | None:
     data = [name for name in fused.input if not name.startswith("^")]
     controls = [name for name in fused.input if name.startswith("^")]
     dtype = fused.attr["T"].type
-    base = node_def_pb2.NodeDef(name=f"{fused.name}/{base_op}", op=base_op, device=fused.device)
+    base = node_def_pb2.NodeDef(name=names.free(f"{fused.name}/{base_op}"), op=base_op)
     base.input.extend([*data[:2], *controls])
     for key in attributes:
         if key in fused.attr:
             base.attr[key].CopyFrom(fused.attr[key])
-    add = node_def_pb2.NodeDef(name=f"{fused.name}/BiasAdd", op="AddV2", input=[base.name, data[2]])
+    # The last node takes the fused op's name, so its consumers are unchanged.
+    add_name = names.free(f"{fused.name}/BiasAdd") if activation else fused.name
+    add = node_def_pb2.NodeDef(name=add_name, op="AddV2", input=[base.name, data[2]])
     add.attr["T"].type = dtype
     new = [base, add]
     if activation:
         (op,) = activation
         inputs = [add.name, data[3]] if op == "Prelu" else [add.name]
-        new.append(node_def_pb2.NodeDef(name=f"{fused.name}/{op}", op=op, input=inputs))
+        new.append(node_def_pb2.NodeDef(name=fused.name, op=op, input=inputs))
         new[-1].attr["T"].type = dtype
         if op == "LeakyRelu":
             new[-1].attr["alpha"].f = fused.attr["leakyrelu_alpha"].f
-    # The last node takes the fused op's name, so its consumers are unchanged.
-    last = new.pop()
-    last.name = fused.name
-    fused.CopyFrom(last)
+    for node in new:
+        node.device = fused.device
+    fused.CopyFrom(new.pop())
     return new
 
 

@@ -82,7 +82,7 @@ def test_a_scalar_bias_becomes_one_value_per_channel():
 
 
 def test_a_bias_of_ones_and_channels_becomes_a_vector():
-    bias = RNG.normal(size=(1, 1, 1, 4)).astype(np.float32)
+    bias = RNG.normal(size=(1, 4)).astype(np.float32)
     graph = _graph(
         _placeholder("v", [2, 3]),
         _const_node("weight", WEIGHT),
@@ -92,7 +92,65 @@ def test_a_bias_of_ones_and_channels_becomes_a_vector():
     assert rank_one_biases(graph) == ["fused"]
     vector = tf.make_ndarray(_nodes(graph)["fused/bias"].attr["value"].tensor)
     assert vector.shape == (4,)
-    np.testing.assert_allclose(vector, bias.reshape(4))
+    np.testing.assert_allclose(_run(graph, {"v": VECTORS}), VECTORS @ WEIGHT + bias, rtol=1e-6)
+
+
+def test_a_one_value_vector_becomes_one_value_per_channel():
+    # wasm's _FusedMatMul checks the bias's rank, not its length: with [3.0]
+    # it read past the one value and gave wrong numbers without an error.
+    graph = _graph(
+        _placeholder("v", [2, 3]),
+        _const_node("weight", WEIGHT),
+        _const_node("bias", np.array([3.0], np.float32)),
+        _fused("_FusedMatMul", ["v", "weight", "bias"], ["BiasAdd", "Relu"], transpose_b=False),
+    )
+    assert rank_one_biases(graph) == ["fused"]
+    vector = tf.make_ndarray(_nodes(graph)["fused/bias"].attr["value"].tensor)
+    assert vector.tolist() == [3.0] * 4
+
+
+def test_a_constant_that_is_not_per_channel_splits_the_op():
+    # One value per position and channel: no vector of channels holds it.
+    bias = RNG.normal(size=(4, 4, 3)).astype(np.float32)
+    graph = _graph(
+        _placeholder("x", [1, 4, 4, 3]),
+        _const_node("filter", FILTER),
+        _const_node("bias", bias),
+        _fused("_FusedConv2D", ["x", "filter", "bias"], ["BiasAdd", "Relu"]),
+    )
+    assert rank_one_biases(graph) == ["fused"]
+    assert _nodes(graph)["fused"].op == "Relu"
+    expected = tf.nn.relu(tf.nn.conv2d(X, FILTER, 1, "VALID") + bias).numpy()
+    np.testing.assert_allclose(_run(graph, {"x": X}), expected, rtol=1e-6)
+
+
+def test_a_scalar_bias_of_a_computed_weight_splits_the_op():
+    # No constant weight tells the channel count.
+    graph = _graph(
+        _placeholder("v", [2, 3]),
+        _placeholder("w", [3, 4]),
+        _const_node("three", np.float32(3.0)),
+        _fused("_FusedMatMul", ["v", "w", "three"], ["BiasAdd"], transpose_b=False),
+    )
+    assert rank_one_biases(graph) == ["fused"]
+    assert _nodes(graph)["fused"].op == "AddV2"
+    np.testing.assert_allclose(
+        _run(graph, {"v": VECTORS, "w": WEIGHT}), VECTORS @ WEIGHT + 3.0, rtol=1e-6
+    )
+
+
+def test_new_nodes_take_names_no_node_has():
+    graph = _graph(
+        _placeholder("v", [2, 3]),
+        _const_node("weight", WEIGHT),
+        _const_node("fused/bias", np.float32(1.0)),
+        _fused("_FusedMatMul", ["v", "weight", "fused/bias"], ["BiasAdd"], transpose_b=False),
+    )
+    graph.node.append(_const_node("fused/bias_1", np.float32(2.0)))
+    assert rank_one_biases(graph) == ["fused"]
+    nodes = _nodes(graph)
+    assert nodes["fused"].input[2] == "fused/bias_2"
+    np.testing.assert_allclose(_run(graph, {"v": VECTORS}), VECTORS @ WEIGHT + 1.0, rtol=1e-6)
 
 
 def test_a_computed_bias_splits_the_op_under_its_name():

@@ -17,6 +17,8 @@ import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 from tensorflow.python.framework import tensor_util
 
+from tfjs_converter.node_names import FreeNames
+
 
 def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
     """graph, or a copy of it with every substitutable op replaced."""
@@ -33,26 +35,27 @@ def substitute_erfc(graph_def: graph_pb2.GraphDef) -> list[str]:
     """Replaces each Erfc node N of the main graph with `1 - Erf`, in place.
 
     N keeps its name, now on the Sub, so its consumers are unchanged; the Erf
-    is `N/erf` and the constant `N/one`.
+    is `N/erf` and the constant `N/one` (names made free if taken).
 
     Returns:
       The names of the nodes replaced.
     """
     replaced = []
     added = []
+    names = FreeNames(node.name for node in graph_def.node)
     for node in graph_def.node:
         if node.op != "Erfc":
             continue
         dtype = node.attr["T"].type
-        erf = node_def_pb2.NodeDef(name=f"{node.name}/erf", op="Erf", input=list(node.input[:1]))
+        erf = node_def_pb2.NodeDef(name=names.free(f"{node.name}/erf"), op="Erf")
+        # Erfc's control inputs now guard the Erf.
+        erf.input.extend([node.input[0], *(i for i in node.input[1:] if i.startswith("^"))])
         erf.attr["T"].type = dtype
-        one = node_def_pb2.NodeDef(name=f"{node.name}/one", op="Const")
+        one = node_def_pb2.NodeDef(name=names.free(f"{node.name}/one"), op="Const")
         one.attr["dtype"].type = dtype
         one.attr["value"].tensor.CopyFrom(
             tensor_util.make_tensor_proto(1, tf.dtypes.as_dtype(dtype), shape=[])
         )
-        control_inputs = [name for name in node.input if name.startswith("^")]
-        erf.input.extend(control_inputs)
         node.op = "Sub"
         del node.input[:]
         node.input.extend([one.name, erf.name])

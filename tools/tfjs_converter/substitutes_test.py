@@ -42,3 +42,14 @@ def test_a_graph_without_substitutable_ops_is_returned_as_it_is():
     with graph.as_default():
         tf.math.erf(tf.compat.v1.placeholder(tf.float32, [None], name="x"), name="y")
     assert substitute_missing_kernels(graph) is graph
+
+
+def test_new_nodes_take_names_no_node_has():
+    graph = _erfc_graph()
+    with graph.as_default():
+        tf.constant(5.0, name="y/one")
+    graph_def = graph.as_graph_def()
+    substitute_erfc(graph_def)
+    nodes = {node.name: node for node in graph_def.node}
+    assert list(nodes["y"].input) == ["y/one_1", "y/erf"]
+    assert tf.make_ndarray(nodes["y/one"].attr["value"].tensor) == np.float32(5.0)

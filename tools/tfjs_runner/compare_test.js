@@ -87,3 +87,12 @@ test('an output whose every value is within atol of 0 passes with a note that it
   assert.match(y, /^ok   node cpu .* y .*; note: every TensorFlow value is within atol \(0\.0001\) of 0/);
   assert.doesNotMatch(z, /note/);
 });
+
+test('NaN, infinities and empty outputs get no such note', () => {
+  const rows = compareRun(
+    { signatures: { s: { nan: tensor(['NaN']), inf: tensor([0, 'Infinity']), empty: tensor([], [0]) } } },
+    { signatures: { s: { outputs: { nan: tensor(['NaN']), inf: tensor([0, 'Infinity']), empty: tensor([], [0]) } } } },
+    tolerance,
+  );
+  for (const row of rows) assert.doesNotMatch(formatRow('node cpu', row, tolerance), /note/);
+});
