@@ -349,6 +349,8 @@ class Biases(tf.Module):
             # A residual connection (EfficientNet, ResNets): a computed bias.
             "residual": tf.nn.relu(tf.nn.conv2d(image, 0.5 * self.filter, 1, "SAME") + image),
             "dense": tf.matmul(v, self.kernel) + 1e-6,
+            # A bias of shape [1]: wasm's _FusedMatMul read past it.
+            "one_value": tf.nn.relu(tf.matmul(v, self.kernel) + tf.constant([3.0])),
         }
 
 
@@ -362,6 +364,6 @@ def test_fused_ops_with_scalar_and_computed_biases_run_on_wasm(bazel, scratch_pa
     # and wasm's fused kernels refuse any bias but one value per channel.
     log = _model_test_log(bazel, scratch_package, "biases", BIASES_EXPORT, ["fuse"])
     for environment in ("node cpu", "node wasm"):
-        for output in ("hard_sigmoid", "residual", "dense"):
+        for output in ("hard_sigmoid", "residual", "dense", "one_value"):
             assert f"ok   {environment:15} {'fuse':14} {output:14}" in log, (environment, output)
-    assert "6 passed, 0 failed" in log
+    assert "8 passed, 0 failed" in log
