@@ -206,6 +206,35 @@ def test_a_signature_that_fails_shows_on_the_page_and_in_the_console(bazel, scra
     assert any("404 (Not Found)" in error for error in page["consoleErrors"]), page["consoleErrors"]
 
 
+def test_the_page_runs_a_model_with_string_inputs_and_lookup_tables(bazel, scratch_package):
+    model = "//examples/text_classifier:text_classifier_tfjs"
+    scratch_package.write(
+        "BUILD.bazel",
+        f"""
+load("//rules_tfjs:defs.bzl", "tfjs_model_server")
+
+tfjs_model_server(
+    name = "text.serve",
+    model = "{model}",
+)
+""",
+    )
+    server = _serve(bazel, f"{scratch_package.label}:text.serve", model)
+    running = next(server)
+    try:
+        page = _check_page(bazel, running.url)
+    finally:
+        server.close()
+    assert page["result"]["errors"] == [], page["result"]["errors"]
+    assert page["consoleErrors"] == []
+    assert "input\twords\tDT_STRING [?, ?]" in page["signatures"], page["signatures"]
+    # The table inputs are listed as what they are, and not generated.
+    assert "lookup table, filled by the model: not an input to give" in page["signatures"]
+    for backend in ("cpu", "wasm", "webgl"):
+        assert f"serving_default\t{backend}\t" in page["runs"]
+    assert "label: string [2]" in page["runs"], page["runs"]
+
+
 def test_an_unknown_signature_fails_analysis_naming_the_model_signatures(bazel, scratch_package):
     scratch_package.write(
         "BUILD.bazel",

@@ -12,6 +12,11 @@
 
   const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu'];
   const DTYPES = { DT_FLOAT: 'float32', DT_HALF: 'float32', DT_DOUBLE: 'float32', DT_INT32: 'int32', DT_INT64: 'int32', DT_INT16: 'int32', DT_INT8: 'int32', DT_UINT8: 'int32', DT_BOOL: 'bool' };
+  // The words tfjs_model_test's reference gives string inputs of a model
+  // without tables (FIXED_WORDS in tools/tfjs_converter/reference.py).
+  const FIXED_WORDS = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'a', 'lazy', 'dog'];
+  // A lookup table: TF.js fills it from the model's initializer, never the caller.
+  const TABLE = 'DT_RESOURCE';
   const UNKNOWN_DIMENSION = 2;
   const SHOWN_VALUES = 6;
 
@@ -51,10 +56,11 @@
   function generatedInputs(signature, inputs) {
     const generated = {};
     for (const [key, info] of Object.entries(inputs)) {
-      const dtype = DTYPES[info.dtype];
+      if (info.dtype === TABLE) continue;
+      const dtype = info.dtype === 'DT_STRING' ? 'string' : DTYPES[info.dtype];
       const shape = shapeOf(info);
       if (!dtype || shape === null) {
-        throw new Error(`cannot generate input ${key} (${describe(info)}): give the page a model with numeric, known-rank inputs`);
+        throw new Error(`cannot generate input ${key} (${describe(info)}): give the page a model with numeric, string or bool inputs of known rank`);
       }
       const concrete = shape.map((d) => (d < 0 ? UNKNOWN_DIMENSION : d));
       const size = concrete.reduce((a, b) => a * b, 1);
@@ -63,6 +69,7 @@
         const x = random();
         if (dtype === 'float32') return 2 * x - 1;
         if (dtype === 'bool') return x < 0.5 ? 0 : 1;
+        if (dtype === 'string') return FIXED_WORDS[Math.floor(FIXED_WORDS.length * x)];
         return Math.floor(10 * x);
       });
       generated[key] = { dtype, shape: concrete, data };
@@ -83,7 +90,8 @@
       table.appendChild(element('tr')).append(element('th', 'input / output'), element('th', 'key'), element('th', 'dtype and shape'));
       for (const [kind, entries] of [['input', model.signature.inputs || {}], ['output', model.signature.outputs || {}]]) {
         for (const [key, info] of Object.entries(entries)) {
-          table.appendChild(element('tr')).append(element('td', kind), element('td', key), element('td', describe(info)));
+          const what = info.dtype === TABLE ? 'lookup table, filled by the model: not an input to give' : describe(info);
+          table.appendChild(element('tr')).append(element('td', kind), element('td', key), element('td', what));
         }
       }
       container.appendChild(table);
@@ -115,7 +123,7 @@
     let warmMs;
     try {
       // runJob disposes the model it is given: hand it one that stays.
-      const keep = { modelSignature: model.modelSignature, executeAsync: (...a) => model.executeAsync(...a), dispose() {} };
+      const keep = { modelSignature: model.modelSignature, artifacts: model.artifacts, executeAsync: (...a) => model.executeAsync(...a), dispose() {} };
       [result, firstMs] = await timed(() => tfjsRunModels.runJob(tf, job, async () => keep));
       if (!result.errors[signature]) [result, warmMs] = await timed(() => tfjsRunModels.runJob(tf, job, async () => keep));
     } finally {

@@ -43,7 +43,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n")
             return
         content_type, content = found
-        body = content.read_bytes() if isinstance(content, Path) else content
+        try:
+            body = content.read_bytes() if isinstance(content, Path) else content
+        except OSError:  # removed since the lookup: a rebuild is writing the model
+            self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n")
+            return
         self._send(HTTPStatus.OK, content_type, body)
 
     do_HEAD = do_GET

@@ -1,10 +1,12 @@
-"""What the server may serve: a fixed table from URL path to file, made at start.
+"""What the server may serve: a table from URL path to file.
 
 Every request is looked up in the table after its path is split into
 segments and each segment is percent-decoded once; nothing is joined to a
 directory at request time, so no spelling of a URL (`..`, `%2e%2e`, encoded
-slashes, absolute paths) reaches a file that is not in the table. Files under
-a served directory are listed when the server starts; a symlink among them
+slashes, absolute paths) reaches a file that is not in the table. The given
+files are fixed when the server starts; the files under a served model
+directory are listed again for each request under its URL prefix, so a
+rebuild that changes a model's shards shows on reload. A symlink among them
 that leads outside the directory is left out.
 """
 
@@ -84,11 +86,26 @@ def _url_segments(target: str) -> list[str] | None:
 
 @dataclass(frozen=True)
 class Site:
-    """URL path -> file on disk, plus in-memory documents (the index)."""
+    """URL path -> file on disk, plus in-memory documents (the index).
+
+    Attributes:
+      files: the given files, by URL.
+      directories: URL prefix (ending in "/") -> a model directory, whose files
+        are served under it as they are when asked for.
+    """
 
     title: str
     files: Mapping[str, Path]
+    directories: Mapping[str, Path] = field(default_factory=dict)
     documents: Mapping[str, bytes] = field(default_factory=dict)
+
+    def table(self, key: str = "") -> dict[str, Path]:
+        """URL -> file: the given files, and the files now in the directories under key."""
+        table = dict(self.files)
+        for prefix, directory in self.directories.items():
+            if key.startswith(prefix):
+                table.update(_directory_files(prefix, directory))
+        return table
 
     def lookup(self, target: str) -> tuple[str, Path | bytes] | None:
         """(content type, file or bytes) for a request target, or None: not served."""
@@ -98,10 +115,8 @@ class Site:
         key = "/" + "/".join(segments)
         if key in self.documents:
             return content_type(key), self.documents[key]
-        if key in self.files:
-            file = self.files[key]
-            return content_type(file.name), file
-        return None
+        file = self.table(key).get(key)
+        return (content_type(file.name), file) if file else None
 
 
 def load_site(manifest: Mapping, locate: Callable[[str], str | None]) -> Site:
@@ -122,24 +137,25 @@ def load_site(manifest: Mapping, locate: Callable[[str], str | None]) -> Site:
             )
         return Path(located)
 
-    files: dict[str, Path] = {}
-    for url, runfile in manifest["files"].items():
-        files[url] = found(runfile).resolve()
+    files = {url: found(runfile).resolve() for url, runfile in manifest["files"].items()}
+    directories = {}
     for prefix, runfile in manifest["directories"].items():
         directory = found(runfile)
         if not directory.is_dir():
             raise SiteError(f"{runfile} should be a directory of model files")
-        files.update(_directory_files(prefix, directory))
-    for name, url in manifest["signatures"].items():
-        if url not in files:
-            raise SiteError(f"signature {name}: {url} is missing from its model directory")
+        directories[prefix] = directory
     index = {
         "title": manifest["title"],
         "signatures": manifest["signatures"],
         "scripts": manifest["scripts"],
     }
-    return Site(
+    site = Site(
         title=manifest["title"],
         files=files,
+        directories=directories,
         documents={INDEX_PATH: json.dumps(index, indent=2).encode()},
     )
+    for name, url in manifest["signatures"].items():
+        if url not in site.table(url):
+            raise SiteError(f"signature {name}: {url} is missing from its model directory")
+    return site

@@ -103,7 +103,7 @@ def test_nothing_outside_the_table_is_reachable(tree, target):
 
 
 def test_a_symlink_out_of_a_served_directory_is_left_out_of_the_table(tree):
-    files = _site(tree).files
+    files = _site(tree).table("/models/sig/")
     assert sorted(files) == [
         "/",
         "/models/sig/group1-shard1of1.bin",
@@ -125,3 +125,29 @@ def test_a_signature_without_model_json_is_an_error(tree):
     os.remove(tree / "ws/m/sig/model.json")
     with pytest.raises(SiteError, match=r"signature sig: /models/sig/model.json is missing"):
         _site(tree)
+
+
+def test_a_rebuild_that_changes_the_shards_shows_without_a_restart(tree):
+    site = _site(tree)
+    model = tree / "ws/m/sig"
+    os.remove(model / "group1-shard1of1.bin")
+    (model / "group1-shard1of2.bin").write_bytes(b"\x02")
+    (model / "group1-shard2of2.bin").write_bytes(b"\x03")
+
+    assert site.lookup("/models/sig/group1-shard1of1.bin") is None
+    for name, content in (("group1-shard1of2.bin", b"\x02"), ("group1-shard2of2.bin", b"\x03")):
+        content_type, file = site.lookup(f"/models/sig/{name}")
+        assert (content_type, file.read_bytes()) == ("application/octet-stream", content)
+    # Still nothing outside the directory, however the new files are reached.
+    assert site.lookup("/models/sig/escape.bin") is None
+    assert site.lookup("/models/sig/..%2fgroup1-shard1of2.bin") is None
+
+
+def test_the_page_gives_string_inputs_the_reference_s_fixed_words():
+    import re
+
+    from tfjs_converter.reference import FIXED_WORDS
+
+    page = (Path(__file__).with_name("page.js")).read_text()
+    (listed,) = re.findall(r"const FIXED_WORDS = \[([^\]]*)\];", page)
+    assert re.findall(r"'([^']*)'", listed) == list(FIXED_WORDS)
