@@ -163,11 +163,11 @@ instead.
         ),
         "atol": attr.string(
             default = "1e-4",
-            doc = "Absolute tolerance.",
+            doc = "Absolute tolerance of float outputs (integer, bool and string outputs must be equal).",
         ),
         "rtol": attr.string(
             default = "1e-3",
-            doc = "Relative tolerance.",
+            doc = "Relative tolerance of float outputs.",
         ),
         "backends": attr.string_list(
             default = NODE_BACKENDS,

@@ -2,10 +2,14 @@
  * Compares TF.js outputs with TensorFlow's, element by element, the way
  * numpy.allclose does: an element matches when
  *   |tfjs - tensorflow| <= atol + rtol * |tensorflow|,
- * NaN matches NaN and an infinity matches the same infinity. Strings match
- * only when equal; a mismatch names the first differing element.
+ * NaN matches NaN and an infinity matches the same infinity. Integers and
+ * bools match only when equal (an id off by one is wrong, however large),
+ * and so do strings; a string mismatch names the first differing element.
  */
 'use strict';
+
+// Dtypes compared for equality, not within a tolerance.
+const EXACT_DTYPES = new Set(['int32', 'bool']);
 
 // The reference writes NaN and infinities as strings and bools as JSON
 // booleans; TF.js gives bools as 0 and 1.
@@ -35,6 +39,8 @@ function compareTensor(actual, expected, { atol, rtol }) {
     return result;
   }
   if (expected.dtype === 'string') return compareStrings(actual, expected, result);
+  const exact = EXACT_DTYPES.has(expected.dtype);
+  result.exact = exact;
   let worstExcess = -Infinity;
   for (let i = 0; i < expected.data.length; i++) {
     const a = decode(actual.data[i]);
@@ -47,7 +53,7 @@ function compareTensor(actual, expected, { atol, rtol }) {
     } else {
       difference = Math.abs(a - e);
     }
-    const allowed = atol + rtol * (Number.isFinite(e) ? Math.abs(e) : 0);
+    const allowed = exact ? 0 : atol + rtol * (Number.isFinite(e) ? Math.abs(e) : 0);
     result.maxExpected = Math.max(result.maxExpected, Number.isFinite(e) ? Math.abs(e) : Infinity);
     result.values += 1;
     result.maxAbs = Math.max(result.maxAbs, difference);
@@ -117,7 +123,9 @@ function compareRun(run, reference, tolerance) {
         row.maxRel = Math.max(row.maxRel, c.maxRel);
         row.maxExpected = Math.max(row.maxExpected, c.maxExpected || 0);
         row.values += c.values || 0;
-        const excess = c.worst && c.worst.first ? Infinity : c.worst ? Math.abs(c.worst.actual - c.worst.expected) - (tolerance.atol + tolerance.rtol * Math.abs(c.worst.expected)) : -Infinity;
+        const allowed = c.worst && !c.exact ? tolerance.atol + tolerance.rtol * Math.abs(c.worst.expected) : 0;
+        const excess = c.worst && c.worst.first ? Infinity : c.worst ? Math.abs(c.worst.actual - c.worst.expected) - allowed : -Infinity;
+        row.exact = c.exact;
         if (c.worst && excess > worstExcess) {
           worstExcess = excess;
           row.worst = { ...c.worst, step };
@@ -139,7 +147,7 @@ function formatRow(environment, row, tolerance) {
   if (row.problem) return `FAIL ${what} ${row.problem}`;
   const numbers = `max abs ${row.maxAbs.toExponential(1)}  max rel ${row.maxRel.toExponential(1)}`;
   if (row.ok && row.strings !== undefined) return `ok   ${what} ${row.strings} strings equal`;
-  if (row.ok && row.values > 0 && row.maxExpected <= tolerance.atol) {
+  if (row.ok && !row.exact && row.values > 0 && row.maxExpected <= tolerance.atol) {
     // Any TF.js output as small would pass: the comparison shows nothing.
     return `ok   ${what} ${numbers}; note: every TensorFlow value is within atol (${tolerance.atol}) of 0, so any output this small passes: test it on inputs that give larger values`;
   }
@@ -148,10 +156,8 @@ function formatRow(environment, row, tolerance) {
   if (row.worst.first) {
     return `FAIL ${what} strings differ; first at ${where}: TF.js ${JSON.stringify(row.worst.actual)}, TensorFlow ${JSON.stringify(row.worst.expected)}`;
   }
-  return (
-    `FAIL ${what} ${numbers}; worst at ${where}: TF.js ${row.worst.actual}, TensorFlow ${row.worst.expected} ` +
-    `(allowed ${tolerance.atol} + ${tolerance.rtol}·|TensorFlow|)`
-  );
+  const allowed = row.exact ? `${row.output} must be equal: integers and bools` : `allowed ${tolerance.atol} + ${tolerance.rtol}·|TensorFlow|`;
+  return `FAIL ${what} ${numbers}; worst at ${where}: TF.js ${row.worst.actual}, TensorFlow ${row.worst.expected} (${allowed})`;
 }
 
 module.exports = { compareTensor, compareRun, formatRow, rowSignature };

@@ -96,3 +96,21 @@ test('NaN, infinities and empty outputs get no such note', () => {
   );
   for (const row of rows) assert.doesNotMatch(formatRow('node cpu', row, tolerance), /note/);
 });
+
+test('integers and bools must be equal, whatever the tolerance', () => {
+  const ids = (data) => tensor(data, [data.length], 'int32');
+  const result = compareTensor(ids([50331648, 7]), ids([50331652, 7]), tolerance);
+  assert.equal(result.ok, false); // within rtol * 5e7 = 5e4 as floats
+  const [row] = compareRun({ signatures: { s: { id: ids([50331648]) } } }, { signatures: { s: { outputs: { id: ids([50331652]) } } } }, tolerance);
+  assert.match(formatRow('chromium webgl', row, tolerance), /worst at \[0\]: TF.js 50331648, TensorFlow 50331652 \(id must be equal: integers and bools\)$/);
+  assert.equal(compareTensor(ids([3]), ids([3]), tolerance).ok, true);
+});
+
+test('an all-zero integer or bool output gets no note: it is compared exactly', () => {
+  const [row] = compareRun(
+    { signatures: { s: { flag: tensor([0, 0], [2], 'bool') } } },
+    { signatures: { s: { outputs: { flag: tensor([false, false], [2], 'bool') } } } },
+    tolerance,
+  );
+  assert.doesNotMatch(formatRow('node cpu', row, tolerance), /note/);
+});

@@ -101,7 +101,7 @@ async function main() {
     for (const [backend, run] of Object.entries(browserRuns)) runs.push([`chromium ${backend}`, run]);
   }
 
-  console.log(`${config.label}: TF.js against TensorFlow, allowed |difference| <= ${tolerance.atol} + ${tolerance.rtol}·|TensorFlow|`);
+  console.log(`${config.label}: TF.js against TensorFlow, allowed |difference| <= ${tolerance.atol} + ${tolerance.rtol}·|TensorFlow| (integers and bools: equal)`);
   const cases = [];
   for (const [environment, run] of runs) {
     for (const row of compareRun(run, reference, tolerance)) {
