@@ -303,8 +303,13 @@ class Dense(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
     def squash(self, x):
         dense = tf.nn.bias_add(tf.matmul(x, self.kernel), self.bias)
-        # The exact GELU computes with Erfc, for which TF.js has no kernel.
-        return {"tanh": tf.tanh(dense), "gelu": tf.nn.gelu(dense, approximate=False)}
+        return {
+            "tanh": tf.tanh(dense),
+            # The exact GELU computes with Erfc, for which TF.js has no kernel.
+            "gelu": tf.nn.gelu(dense, approximate=False),
+            # wasm's float OneHot wrote the values' int32 bits (1.4e-45 for 1).
+            "one_hot": tf.one_hot(tf.argmax(dense, -1), 4, on_value=5.0, off_value=-1.0),
+        }
 
 
 module = Dense()
@@ -312,15 +317,15 @@ tf.saved_model.save(module, sys.argv[1], signatures={"squash": module.squash})
 """
 
 
-def test_dense_tanh_and_gelu_layers_run_in_tfjs(bazel, scratch_package):
+def test_dense_tanh_gelu_and_one_hot_outputs_run_in_tfjs(bazel, scratch_package):
     # With TensorFlow's oneDNN rewrites on (the default on this machine's CPU),
     # tensorflowjs's remap pass fuses the Tanh into a _FusedMatMul that every
     # TF.js backend refuses: "Activation tanh has not been implemented".
     log = _model_test_log(bazel, scratch_package, "dense", DENSE_EXPORT, ["squash"])
     for environment in ("node cpu", "node wasm"):
-        for output in ("tanh", "gelu"):
+        for output in ("tanh", "gelu", "one_hot"):
             assert f"ok   {environment:15} {'squash':14} {output:14}" in log, environment
-    assert "4 passed, 0 failed" in log
+    assert "6 passed, 0 failed" in log
 
 
 BIASES_EXPORT = """

@@ -1,4 +1,4 @@
-"""Ops TF.js has no kernel for, computed with ops it has.
+"""Ops TF.js has no kernel for, or computes wrong, computed with ops it runs right.
 
 `Erfc`: TensorFlow computes the exact GELU as `0.5·x·erfc(-x/√2)`
 (`tf.nn.gelu`, Keras's `activation="gelu"`, so most transformer blocks), and
@@ -6,6 +6,11 @@ no TF.js backend has an Erfc kernel, while all have Erf. `Erfc(x)` becomes
 `1 - Erf(x)`: equal, except that where erfc is below float32's resolution
 around 1 (x above about 3.9) it is 0 instead. GELU multiplies it by x/2 where
 x is below -5.5, so the difference there stays under 1e-7·|x|.
+
+`OneHot` of any dtype but int32: the wasm backend writes the on and off
+values' int32 bits into the output (1.0 comes out as 1.4e-45, -1.0 as NaN),
+while its int32 OneHot is right. It becomes an int32 OneHot of 1 and 0 that
+selects the on or off value (`SelectV2`), the same on every backend.
 
 Only the main graph is rewritten; an op inside a function (a loop body, a
 kept branch) is left for the op check to name.
@@ -51,11 +56,7 @@ def substitute_erfc(graph_def: graph_pb2.GraphDef) -> list[str]:
         # Erfc's control inputs now guard the Erf.
         erf.input.extend([node.input[0], *(i for i in node.input[1:] if i.startswith("^"))])
         erf.attr["T"].type = dtype
-        one = node_def_pb2.NodeDef(name=names.free(f"{node.name}/one"), op="Const")
-        one.attr["dtype"].type = dtype
-        one.attr["value"].tensor.CopyFrom(
-            tensor_util.make_tensor_proto(1, tf.dtypes.as_dtype(dtype), shape=[])
-        )
+        one = _constant(names.free(f"{node.name}/one"), 1, dtype)
         node.op = "Sub"
         del node.input[:]
         node.input.extend([one.name, erf.name])
@@ -66,3 +67,55 @@ def substitute_erfc(graph_def: graph_pb2.GraphDef) -> list[str]:
         replaced.append(node.name)
     graph_def.node.extend(added)
     return replaced
+
+
+def one_hot_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
+    """Replaces each non-int32 OneHot node N of the main graph, in place.
+
+    N keeps its name, now on `SelectV2(N/mask, on, off)`, so its consumers
+    are unchanged; `N/int32` is the int32 OneHot and `N/mask` its cast to
+    bool.
+
+    Returns:
+      The names of the nodes replaced.
+    """
+    int32 = tf.int32.as_datatype_enum
+    replaced, added = [], []
+    names = FreeNames(node.name for node in graph_def.node)
+    for node in graph_def.node:
+        if node.op != "OneHot" or node.attr["T"].type == int32:
+            continue
+        indices, depth, on, off, *controls = node.input
+        one, zero = (
+            _constant(names.free(f"{node.name}/{name}"), value, int32)
+            for name, value in (("one", 1), ("zero", 0))
+        )
+        ints = node_def_pb2.NodeDef(name=names.free(f"{node.name}/int32"), op="OneHot")
+        ints.input.extend([indices, depth, one.name, zero.name, *controls])
+        ints.attr["T"].type = int32
+        ints.attr["TI"].CopyFrom(node.attr["TI"])
+        ints.attr["axis"].CopyFrom(node.attr["axis"])
+        mask = node_def_pb2.NodeDef(
+            name=names.free(f"{node.name}/mask"), op="Cast", input=[ints.name]
+        )
+        mask.attr["SrcT"].type = int32
+        mask.attr["DstT"].type = tf.bool.as_datatype_enum
+        dtype = node.attr["T"].type
+        node.op = "SelectV2"
+        del node.input[:]
+        node.input.extend([mask.name, on, off])
+        node.attr.clear()
+        node.attr["T"].type = dtype
+        added += [one, zero, ints, mask]
+        replaced.append(node.name)
+    graph_def.node.extend(added)
+    return replaced
+
+
+def _constant(name: str, value: int, dtype: int) -> node_def_pb2.NodeDef:
+    node = node_def_pb2.NodeDef(name=name, op="Const")
+    node.attr["dtype"].type = dtype
+    node.attr["value"].tensor.CopyFrom(
+        tensor_util.make_tensor_proto(value, tf.dtypes.as_dtype(dtype), shape=[])
+    )
+    return node

@@ -1,7 +1,11 @@
 import numpy as np
 import tensorflow as tf
 
-from tfjs_converter.substitutes import substitute_erfc, substitute_missing_kernels
+from tfjs_converter.substitutes import (
+    one_hot_in_int32,
+    substitute_erfc,
+    substitute_missing_kernels,
+)
 
 
 def _erfc_graph() -> tf.Graph:
@@ -53,3 +57,29 @@ def test_new_nodes_take_names_no_node_has():
     nodes = {node.name: node for node in graph_def.node}
     assert list(nodes["y"].input) == ["y/one_1", "y/erf"]
     assert tf.make_ndarray(nodes["y/one"].attr["value"].tensor) == np.float32(5.0)
+
+
+def test_a_float_one_hot_becomes_an_int32_one_hot_that_selects_on_or_off():
+    # wasm's float OneHot writes the values' int32 bits: 1.0 gave 1.4e-45.
+    graph = tf.Graph()
+    with graph.as_default():
+        ids = tf.compat.v1.placeholder(tf.int64, [None], name="ids")
+        hot = tf.one_hot(ids, 4, on_value=5.0, off_value=-1.0, name="hot")
+        tf.identity(hot, name="out")
+        tf.one_hot(ids, 4, dtype=tf.int32, name="already_int32")
+    graph_def = graph.as_graph_def()
+    assert one_hot_in_int32(graph_def) == ["hot"]
+
+    nodes = {node.name: node for node in graph_def.node}
+    assert (nodes["hot"].op, nodes["hot"].input[0]) == ("SelectV2", "hot/mask")
+    assert nodes["hot/int32"].attr["T"].type == tf.int32.as_datatype_enum
+    assert nodes["already_int32"].op == "OneHot"
+    rewritten = tf.Graph()
+    with rewritten.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    ids = np.array([0, 3, 7, -1], np.int64)  # out of range: all off
+    with tf.compat.v1.Session(graph=rewritten) as session:
+        (out,) = session.run(["out:0"], {"ids:0": ids})
+    expected = tf.one_hot(ids, 4, on_value=5.0, off_value=-1.0).numpy()
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, expected)
