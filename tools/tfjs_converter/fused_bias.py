@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-from tfjs_converter.node_names import FreeNames
+from tfjs_converter.graph_nodes import FreeNames, const_node, node_name
 
 # Fused op -> the op it fused, and the attributes that op takes.
 _BASE_OPS = {
@@ -56,7 +56,7 @@ def rank_one_biases(graph_def: graph_pb2.GraphDef) -> list[str]:
     for node in list(graph_def.node):
         if node.op not in _BASE_OPS or _fused_ops(node)[:1] != ["BiasAdd"]:
             continue
-        bias = nodes.get(_node_name(node.input[2]))
+        bias = nodes.get(node_name(node.input[2]))
         channels = _channels(node, nodes)
         if bias is not None and bias.op == "Const":
             value = tf.make_ndarray(bias.attr["value"].tensor)
@@ -66,7 +66,8 @@ def rank_one_biases(graph_def: graph_pb2.GraphDef) -> list[str]:
         else:
             vector = None
         if vector is not None:
-            added.append(_const(names.free(f"{node.name}/bias"), vector))
+            bias_name = names.free(f"{node.name}/bias")
+            added.append(const_node(bias_name, vector, tf.as_dtype(vector.dtype)))
             node.input[2] = added[-1].name
             replaced_biases.add(bias.name)
         else:
@@ -84,13 +85,9 @@ def _fused_ops(node: node_def_pb2.NodeDef) -> list[str]:
     return [op.decode() for op in node.attr["fused_ops"].list.s]
 
 
-def _node_name(tensor: str) -> str:
-    return tensor.lstrip("^").split(":")[0]
-
-
 def _channels(node: node_def_pb2.NodeDef, nodes: dict[str, node_def_pb2.NodeDef]) -> int | None:
     """The fused op's output channels, from its constant filter or weight."""
-    weight = nodes.get(_node_name(node.input[1]))
+    weight = nodes.get(node_name(node.input[1]))
     if weight is None or weight.op != "Const":
         return None
     shape = [d.size for d in weight.attr["value"].tensor.tensor_shape.dim]
@@ -110,14 +107,6 @@ def _channel_vector(value: np.ndarray, channels: int | None) -> np.ndarray | Non
     if value.size == channels and value.shape[-1] == channels:
         return value.reshape([channels])
     return None
-
-
-def _const(name: str, value: np.ndarray) -> node_def_pb2.NodeDef:
-    node = node_def_pb2.NodeDef(name=name, op="Const")
-    proto = tf.make_tensor_proto(value)
-    node.attr["dtype"].type = proto.dtype
-    node.attr["value"].tensor.CopyFrom(proto)
-    return node
 
 
 def _split(fused: node_def_pb2.NodeDef, names: FreeNames) -> list[node_def_pb2.NodeDef] | None:
@@ -158,7 +147,7 @@ def _split(fused: node_def_pb2.NodeDef, names: FreeNames) -> list[node_def_pb2.N
 
 def _drop_unused_constants(graph_def: graph_pb2.GraphDef, candidates: set[str]) -> None:
     """Removes the replaced biases that nothing reads any more (they would be weights)."""
-    used = {_node_name(name) for node in graph_def.node for name in node.input}
+    used = {node_name(name) for node in graph_def.node for name in node.input}
     kept = [n for n in graph_def.node if not (n.name in candidates and n.name not in used)]
     if len(kept) != len(graph_def.node):
         del graph_def.node[:]

@@ -42,6 +42,7 @@ from tfjs_converter import ONEDNN_VARIABLE
 from tfjs_converter.canonical_graph import canonicalize_graph
 from tfjs_converter.errors import ConversionError
 from tfjs_converter.fused_bias import rank_one_biases
+from tfjs_converter.graph_nodes import node_name
 from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.saved_model import flattened_keys, signature_input_keys
@@ -423,7 +424,7 @@ def _canonicalize_initializer(graph_def: graph_pb2.GraphDef) -> None:
     readers: dict[str, list[str]] = {}
     for node in graph_def.node:
         for name in node.input:
-            readers.setdefault(name.lstrip("^").split(":")[0], []).append(node.name)
+            readers.setdefault(node_name(name), []).append(node.name)
     constants = sorted(
         (node for node in graph_def.node if node.op == "Const"),
         key=lambda node: (

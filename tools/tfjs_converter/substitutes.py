@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
-from tensorflow.python.framework import tensor_util
 
-from tfjs_converter.node_names import FreeNames
+from tfjs_converter.graph_nodes import FreeNames, const_node
 
 
 def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
@@ -56,13 +55,12 @@ def substitute_erfc(graph_def: graph_pb2.GraphDef) -> list[str]:
         # Erfc's control inputs now guard the Erf.
         erf.input.extend([node.input[0], *(i for i in node.input[1:] if i.startswith("^"))])
         erf.attr["T"].type = dtype
-        one = _constant(names.free(f"{node.name}/one"), 1, dtype)
+        one = const_node(names.free(f"{node.name}/one"), 1, tf.as_dtype(dtype))
         node.op = "Sub"
         del node.input[:]
         node.input.extend([one.name, erf.name])
+        node.attr.clear()
         node.attr["T"].type = dtype
-        for key in [key for key in node.attr if key != "T"]:
-            del node.attr[key]
         added += [one, erf]
         replaced.append(node.name)
     graph_def.node.extend(added)
@@ -87,7 +85,7 @@ def one_hot_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
             continue
         indices, depth, on, off, *controls = node.input
         one, zero = (
-            _constant(names.free(f"{node.name}/{name}"), value, int32)
+            const_node(names.free(f"{node.name}/{name}"), value, tf.int32)
             for name, value in (("one", 1), ("zero", 0))
         )
         ints = node_def_pb2.NodeDef(name=names.free(f"{node.name}/int32"), op="OneHot")
@@ -110,12 +108,3 @@ def one_hot_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
         replaced.append(node.name)
     graph_def.node.extend(added)
     return replaced
-
-
-def _constant(name: str, value: int, dtype: int) -> node_def_pb2.NodeDef:
-    node = node_def_pb2.NodeDef(name=name, op="Const")
-    node.attr["dtype"].type = dtype
-    node.attr["value"].tensor.CopyFrom(
-        tensor_util.make_tensor_proto(value, tf.dtypes.as_dtype(dtype), shape=[])
-    )
-    return node

@@ -22,6 +22,7 @@ import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
 from tfjs_converter.errors import ConversionError
+from tfjs_converter.graph_nodes import const_node, node_name
 
 TEXT_FILE_INITIALIZER_OPS = ("InitializeTableFromTextFileV2",)
 TABLE_OPS = ("HashTableV2",)
@@ -87,13 +88,6 @@ def _producer(
     return node, passed
 
 
-def _const(name: str, values: np.ndarray, dtype: tf.DType) -> node_def_pb2.NodeDef:
-    node = node_def_pb2.NodeDef(name=name, op="Const")
-    node.attr["dtype"].type = dtype.as_datatype_enum
-    node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(values, dtype=dtype))
-    return node
-
-
 def inline_vocabulary_files(graph_def: graph_pb2.GraphDef) -> list[str]:
     """Replaces every text-file table initializer of graph_def, in place.
 
@@ -128,8 +122,8 @@ def inline_vocabulary_files(graph_def: graph_pb2.GraphDef) -> list[str]:
             delimiter=node.attr["delimiter"].s.decode(),
             offset=node.attr["offset"].i,
         )
-        keys_node = _const(f"{node.name}/keys", keys, key_dtype)
-        values_node = _const(f"{node.name}/values", values, value_dtype)
+        keys_node = const_node(f"{node.name}/keys", keys, key_dtype)
+        values_node = const_node(f"{node.name}/values", values, value_dtype)
         control_inputs = [name for name in node.input if name.startswith("^")]
         name, table_input = node.name, node.input[0]
         node.Clear()
@@ -164,6 +158,6 @@ def _remove_unused(graph_def: graph_pb2.GraphDef, candidates: Iterable[str]) -> 
     del graph_def.node[:]
     graph_def.node.extend(kept)
     for node in graph_def.node:
-        inputs = [name for name in node.input if name.lstrip("^").split(":")[0] not in removable]
+        inputs = [name for name in node.input if node_name(name) not in removable]
         del node.input[:]
         node.input.extend(inputs)
