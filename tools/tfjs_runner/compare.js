@@ -32,7 +32,8 @@ function multiIndex(flat, shape) {
  */
 function compareTensor(actual, expected, { atol, rtol }) {
   // maxExpected: the largest |TensorFlow value|, NaN and infinities counting as infinite.
-  const result = { ok: true, maxAbs: 0, maxRel: 0, maxExpected: 0, values: 0, worst: null, problem: null };
+  // worstExcess: how far the worst element is past its tolerance.
+  const result = { ok: true, maxAbs: 0, maxRel: 0, maxExpected: 0, values: 0, worst: null, worstExcess: -Infinity, problem: null };
   if (actual.dtype !== expected.dtype || actual.shape.join(',') !== expected.shape.join(',')) {
     result.ok = false;
     result.problem = `TF.js gives ${actual.dtype} [${actual.shape}], TensorFlow ${expected.dtype} [${expected.shape}]`;
@@ -41,7 +42,6 @@ function compareTensor(actual, expected, { atol, rtol }) {
   if (expected.dtype === 'string') return compareStrings(actual, expected, result);
   const exact = EXACT_DTYPES.has(expected.dtype);
   result.exact = exact;
-  let worstExcess = -Infinity;
   for (let i = 0; i < expected.data.length; i++) {
     const a = decode(actual.data[i]);
     const e = decode(expected.data[i]);
@@ -60,8 +60,8 @@ function compareTensor(actual, expected, { atol, rtol }) {
     if (e !== 0 && Number.isFinite(e)) result.maxRel = Math.max(result.maxRel, difference / Math.abs(e));
     if (difference > allowed) result.ok = false;
     // The worst element: the one furthest past its tolerance.
-    if (difference - allowed > worstExcess) {
-      worstExcess = difference - allowed;
+    if (difference - allowed > result.worstExcess) {
+      result.worstExcess = difference - allowed;
       result.worst = { index: multiIndex(i, expected.shape), actual: a, expected: e };
     }
   }
@@ -75,6 +75,7 @@ function compareStrings(actual, expected, result) {
   if (i >= 0) {
     result.ok = false;
     result.maxAbs = Infinity;
+    result.worstExcess = Infinity;
     result.worst = { index: multiIndex(i, expected.shape), actual: actual.data[i], expected: expected.data[i], first: true };
   }
   return result;
@@ -123,11 +124,9 @@ function compareRun(run, reference, tolerance) {
         row.maxRel = Math.max(row.maxRel, c.maxRel);
         row.maxExpected = Math.max(row.maxExpected, c.maxExpected || 0);
         row.values += c.values || 0;
-        const allowed = c.worst && !c.exact ? tolerance.atol + tolerance.rtol * Math.abs(c.worst.expected) : 0;
-        const excess = c.worst && c.worst.first ? Infinity : c.worst ? Math.abs(c.worst.actual - c.worst.expected) - allowed : -Infinity;
         row.exact = c.exact;
-        if (c.worst && excess > worstExcess) {
-          worstExcess = excess;
+        if (c.worst && c.worstExcess > worstExcess) {
+          worstExcess = c.worstExcess;
           row.worst = { ...c.worst, step };
         }
       });

@@ -99,7 +99,7 @@ class Site:
     directories: Mapping[str, Path] = field(default_factory=dict)
     documents: Mapping[str, bytes] = field(default_factory=dict)
 
-    def table(self, key: str = "") -> dict[str, Path]:
+    def table(self, key: str) -> dict[str, Path]:
         """URL -> file: the given files, and the files now in the directories under key."""
         table = dict(self.files)
         for prefix, directory in self.directories.items():
