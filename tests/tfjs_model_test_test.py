@@ -311,21 +311,39 @@ class Dense(tf.Module):
             "one_hot": tf.one_hot(tf.argmax(dense, -1), 4, on_value=5.0, off_value=-1.0),
         }
 
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def looped(self, x):
+        # The same ops in a loop's body: a function, with control_flow_v2 on.
+        dense = tf.nn.bias_add(tf.matmul(x, self.kernel), self.bias)
+        hot = tf.zeros_like(dense)
+        for _ in tf.range(2):
+            dense = tf.nn.gelu(dense, approximate=False) - 0.25
+            hot += tf.one_hot(tf.argmax(dense, -1), 4, on_value=5.0, off_value=-1.0)
+        return {"gelu": dense, "one_hot": hot}
+
 
 module = Dense()
-tf.saved_model.save(module, sys.argv[1], signatures={"squash": module.squash})
+tf.saved_model.save(
+    module, sys.argv[1], signatures={"squash": module.squash, "looped": module.looped}
+)
 """
 
 
-def test_dense_tanh_gelu_and_one_hot_outputs_run_in_tfjs(bazel, scratch_package):
+def test_dense_tanh_gelu_and_one_hot_outputs_run_in_tfjs_in_a_loop_too(bazel, scratch_package):
     # With TensorFlow's oneDNN rewrites on (the default on this machine's CPU),
     # tensorflowjs's remap pass fuses the Tanh into a _FusedMatMul that every
     # TF.js backend refuses: "Activation tanh has not been implemented".
-    log = _model_test_log(bazel, scratch_package, "dense", DENSE_EXPORT, ["squash"])
+    log = _model_test_log(bazel, scratch_package, "dense", DENSE_EXPORT, ["squash", "looped"])
     for environment in ("node cpu", "node wasm"):
-        for output in ("tanh", "gelu", "one_hot"):
-            assert f"ok   {environment:15} {'squash':14} {output:14}" in log, environment
-    assert "6 passed, 0 failed" in log
+        for signature, output in (
+            ("squash", "tanh"),
+            ("squash", "gelu"),
+            ("squash", "one_hot"),
+            ("looped", "gelu"),
+            ("looped", "one_hot"),
+        ):
+            assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
+    assert "10 passed, 0 failed" in log
 
 
 BIASES_EXPORT = """

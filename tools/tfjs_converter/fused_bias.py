@@ -18,7 +18,9 @@ cpu and webgl broadcast it. Two kinds of models meet this:
   activation, under the fused op's name.
 
 Both compute what the fused op computed, on every backend. Only the main
-graph is rewritten.
+graph is rewritten: tensorflowjs's passes fuse nothing inside a function (a
+kept loop body's MatMul, AddV2 and Relu stay three ops), and with
+control_flow_v2 off the lowered loops are in the main graph.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
-"""Pieces the graph rewrites share: free node names, constant nodes, the node an input names."""
+"""Pieces the graph rewrites share: free node names, constant nodes, the node an input
+names, and the scopes (main graph, library functions) a rewrite works in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableSequence
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import node_def_pb2
+from tensorflow.core.framework import function_pb2, graph_pb2, node_def_pb2
+from tensorflow.python.framework import op_def_registry
 
 
 class FreeNames:
@@ -39,3 +41,76 @@ def const_node(name: str, values: np.ndarray | int, dtype: tf.DType) -> node_def
 def node_name(node_input: str) -> str:
     """The node a NodeDef input names: `x` of `x`, `x:1` and `^x`."""
     return node_input.lstrip("^").split(":")[0]
+
+
+class GraphScope:
+    """The nodes of a GraphDef's main graph, or of one function of its library.
+
+    Kept control flow (a While's body, an If's branches) lives in functions,
+    so a rewrite that must reach every node of a model works scope by scope.
+    The two kinds name a node's output differently: the main graph as `node`
+    (`node:1`), a function as `node:<output argument>:<index>`, the argument
+    being the op's own (`y` of Erf, `z` of Sub).
+
+    Attributes:
+      nodes: the scope's nodes, changed in place.
+      names: names no node (or function argument) of the scope has yet.
+    """
+
+    def __init__(
+        self,
+        nodes: MutableSequence[node_def_pb2.NodeDef],
+        function: function_pb2.FunctionDef | None = None,
+    ) -> None:
+        self.nodes = nodes
+        self._function = function
+        taken = [node.name for node in nodes]
+        if function is not None:
+            taken += [argument.name for argument in function.signature.input_arg]
+        self.names = FreeNames(taken)
+
+    def qualified_name(self, node: node_def_pb2.NodeDef) -> str:
+        """node's name, after its function's (`function/node`) if it is in one."""
+        if self._function is None:
+            return node.name
+        return f"{self._function.signature.name}/{node.name}"
+
+    def output(self, node: node_def_pb2.NodeDef) -> str:
+        """How an input of this scope names node's first output."""
+        if self._function is None:
+            return node.name
+        return f"{node.name}:{_first_output_argument(node.op)}:0"
+
+    def change_op(self, node: node_def_pb2.NodeDef, op: str) -> None:
+        """Gives node (of this scope, one output) the op `op` under the same name.
+
+        In a function the new op's output argument may be another (Erfc's `y`,
+        Sub's `z`), so the inputs and results that named node's output are
+        renamed with it.
+        """
+        old_output = self.output(node)
+        node.op = op
+        new_output = self.output(node)
+        if self._function is None or new_output == old_output:
+            return
+        for consumer in self.nodes:
+            for index, name in enumerate(consumer.input):
+                if name == old_output:
+                    consumer.input[index] = new_output
+        for key, name in self._function.ret.items():
+            if name == old_output:
+                self._function.ret[key] = new_output
+
+
+def graph_scopes(graph_def: graph_pb2.GraphDef) -> list[GraphScope]:
+    """The main graph's scope, then one per function of graph_def's library."""
+    return [GraphScope(graph_def.node)] + [
+        GraphScope(function.node_def, function) for function in graph_def.library.function
+    ]
+
+
+def _first_output_argument(op: str) -> str:
+    op_def = op_def_registry.get(op)
+    if op_def is None or not op_def.output_arg:
+        raise ValueError(f"op {op} is not registered with one output or more")
+    return op_def.output_arg[0].name

@@ -1,7 +1,8 @@
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import function_pb2, graph_pb2
 
-from tfjs_converter.graph_nodes import FreeNames, const_node, node_name
+from tfjs_converter.graph_nodes import FreeNames, const_node, graph_scopes, node_name
 
 
 def test_a_taken_name_gets_the_first_free_suffix():
@@ -19,3 +20,37 @@ def test_a_const_node_holds_its_values_as_its_dtype():
 
 def test_the_node_an_input_names():
     assert [node_name(i) for i in ("x", "x:1", "^x", "a/b:0")] == ["x", "x", "x", "a/b"]
+
+
+def _function_def() -> function_pb2.FunctionDef:
+    """f(x) = erfc(x), its result and a consumer naming Erfc's output argument `y`."""
+    function = function_pb2.FunctionDef()
+    function.signature.name = "f"
+    function.signature.input_arg.add(name="x", type=tf.float32.as_datatype_enum)
+    function.signature.output_arg.add(name="out", type=tf.float32.as_datatype_enum)
+    function.node_def.add(name="e", op="Erfc", input=["x"])
+    function.node_def.add(name="d", op="Identity", input=["e:y:0", "^e"])
+    function.ret["out"] = "e:y:0"
+    return function
+
+
+def test_a_scope_is_the_main_graph_or_one_library_function():
+    graph_def = graph_pb2.GraphDef()
+    graph_def.node.add(name="e", op="Erfc", input=["x"])
+    graph_def.library.function.append(_function_def())
+    main, function = graph_scopes(graph_def)
+    assert [main.output(node) for node in main.nodes] == ["e"]
+    assert [function.output(node) for node in function.nodes] == ["e:y:0", "d:output:0"]
+    assert [function.qualified_name(node) for node in function.nodes] == ["f/e", "f/d"]
+    assert main.names.free("x") == "x"
+    assert function.names.free("x") == "x_1"  # the function's argument
+
+
+def test_changing_a_function_nodes_op_renames_what_names_its_output():
+    graph_def = graph_pb2.GraphDef()
+    graph_def.library.function.append(_function_def())
+    _, scope = graph_scopes(graph_def)
+    scope.change_op(scope.nodes[0], "Sub")  # Sub's output argument is z
+    function = graph_def.library.function[0]
+    assert list(function.node_def[1].input) == ["e:z:0", "^e"]
+    assert function.ret["out"] == "e:z:0"

@@ -12,8 +12,9 @@ values' int32 bits into the output (1.0 comes out as 1.4e-45, -1.0 as NaN),
 while its int32 OneHot is right. It becomes an int32 OneHot of 1 and 0 that
 selects the on or off value (`SelectV2`), the same on every backend.
 
-Only the main graph is rewritten; an op inside a function (a loop body, a
-kept branch) is left for the op check to name.
+Both are rewritten in the main graph and in every function of its library:
+with `control_flow_v2` on (the default), a loop's body and a branch of a
+`tf.cond` are functions.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-from tfjs_converter.graph_nodes import FreeNames, const_node
+from tfjs_converter.graph_nodes import const_node, graph_scopes
 
 
 def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
@@ -36,75 +37,80 @@ def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
 
 
 def substitute_erfc(graph_def: graph_pb2.GraphDef) -> list[str]:
-    """Replaces each Erfc node N of the main graph with `1 - Erf`, in place.
+    """Replaces each Erfc node N of graph_def with `1 - Erf`, in place.
 
     N keeps its name, now on the Sub, so its consumers are unchanged; the Erf
     is `N/erf` and the constant `N/one` (names made free if taken).
 
     Returns:
-      The names of the nodes replaced.
+      The names of the nodes replaced (`function/N` inside a function).
     """
     replaced = []
-    added = []
-    names = FreeNames(node.name for node in graph_def.node)
-    for node in graph_def.node:
-        if node.op != "Erfc":
-            continue
-        dtype = node.attr["T"].type
-        erf = node_def_pb2.NodeDef(name=names.free(f"{node.name}/erf"), op="Erf")
-        # Erfc's control inputs now guard the Erf.
-        erf.input.extend([node.input[0], *(i for i in node.input[1:] if i.startswith("^"))])
-        erf.attr["T"].type = dtype
-        one = const_node(names.free(f"{node.name}/one"), 1, tf.as_dtype(dtype))
-        node.op = "Sub"
-        del node.input[:]
-        node.input.extend([one.name, erf.name])
-        node.attr.clear()
-        node.attr["T"].type = dtype
-        added += [one, erf]
-        replaced.append(node.name)
-    graph_def.node.extend(added)
+    for scope in graph_scopes(graph_def):
+        added = []
+        for node in scope.nodes:
+            if node.op != "Erfc":
+                continue
+            dtype = node.attr["T"].type
+            if not dtype:  # a polymorphic function's placeholder: left for the op check
+                continue
+            erf = node_def_pb2.NodeDef(name=scope.names.free(f"{node.name}/erf"), op="Erf")
+            # Erfc's control inputs now guard the Erf.
+            erf.input.extend([node.input[0], *(i for i in node.input[1:] if i.startswith("^"))])
+            erf.attr["T"].type = dtype
+            one = const_node(scope.names.free(f"{node.name}/one"), 1, tf.as_dtype(dtype))
+            scope.change_op(node, "Sub")
+            del node.input[:]
+            node.input.extend([scope.output(one), scope.output(erf)])
+            node.attr.clear()
+            node.attr["T"].type = dtype
+            added += [one, erf]
+            replaced.append(scope.qualified_name(node))
+        scope.nodes.extend(added)
     return replaced
 
 
 def one_hot_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
-    """Replaces each non-int32 OneHot node N of the main graph, in place.
+    """Replaces each non-int32 OneHot node N of graph_def, in place.
 
     N keeps its name, now on `SelectV2(N/mask, on, off)`, so its consumers
     are unchanged; `N/int32` is the int32 OneHot and `N/mask` its cast to
     bool.
 
     Returns:
-      The names of the nodes replaced.
+      The names of the nodes replaced (`function/N` inside a function).
     """
     int32 = tf.int32.as_datatype_enum
-    replaced, added = [], []
-    names = FreeNames(node.name for node in graph_def.node)
-    for node in graph_def.node:
-        if node.op != "OneHot" or node.attr["T"].type == int32:
-            continue
-        indices, depth, on, off, *controls = node.input
-        one, zero = (
-            const_node(names.free(f"{node.name}/{name}"), value, tf.int32)
-            for name, value in (("one", 1), ("zero", 0))
-        )
-        ints = node_def_pb2.NodeDef(name=names.free(f"{node.name}/int32"), op="OneHot")
-        ints.input.extend([indices, depth, one.name, zero.name, *controls])
-        ints.attr["T"].type = int32
-        ints.attr["TI"].CopyFrom(node.attr["TI"])
-        ints.attr["axis"].CopyFrom(node.attr["axis"])
-        mask = node_def_pb2.NodeDef(
-            name=names.free(f"{node.name}/mask"), op="Cast", input=[ints.name]
-        )
-        mask.attr["SrcT"].type = int32
-        mask.attr["DstT"].type = tf.bool.as_datatype_enum
-        dtype = node.attr["T"].type
-        node.op = "SelectV2"
-        del node.input[:]
-        node.input.extend([mask.name, on, off])
-        node.attr.clear()
-        node.attr["T"].type = dtype
-        added += [one, zero, ints, mask]
-        replaced.append(node.name)
-    graph_def.node.extend(added)
+    replaced = []
+    for scope in graph_scopes(graph_def):
+        added = []
+        for node in scope.nodes:
+            if node.op != "OneHot":
+                continue
+            dtype = node.attr["T"].type
+            if dtype in (0, int32):
+                continue
+            indices, depth, on, off, *controls = node.input
+            one, zero = (
+                const_node(scope.names.free(f"{node.name}/{name}"), value, tf.int32)
+                for name, value in (("one", 1), ("zero", 0))
+            )
+            ints = node_def_pb2.NodeDef(name=scope.names.free(f"{node.name}/int32"), op="OneHot")
+            ints.input.extend([indices, depth, scope.output(one), scope.output(zero), *controls])
+            ints.attr["T"].type = int32
+            ints.attr["TI"].CopyFrom(node.attr["TI"])
+            ints.attr["axis"].CopyFrom(node.attr["axis"])
+            mask = node_def_pb2.NodeDef(
+                name=scope.names.free(f"{node.name}/mask"), op="Cast", input=[scope.output(ints)]
+            )
+            mask.attr["SrcT"].type = int32
+            mask.attr["DstT"].type = tf.bool.as_datatype_enum
+            scope.change_op(node, "SelectV2")
+            del node.input[:]
+            node.input.extend([scope.output(mask), on, off])
+            node.attr.clear()
+            node.attr["T"].type = dtype
+            added += [one, zero, ints, mask]
+            replaced.append(scope.qualified_name(node))
+        scope.nodes.extend(added)
     return replaced

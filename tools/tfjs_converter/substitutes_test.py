@@ -1,5 +1,6 @@
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import graph_pb2
 
 from tfjs_converter.substitutes import (
     one_hot_in_int32,
@@ -83,3 +84,56 @@ def test_a_float_one_hot_becomes_an_int32_one_hot_that_selects_on_or_off():
     expected = tf.one_hot(ids, 4, on_value=5.0, off_value=-1.0).numpy()
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, expected)
+
+
+def _loop_graph_def() -> graph_pb2.GraphDef:
+    """A While whose body holds an exact GELU and a float one_hot (control_flow_v2's form)."""
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([2, 4], tf.float32, name="x"),
+            tf.TensorSpec([2], tf.int32, name="ids"),
+        ]
+    )
+    def refine(x, ids):
+        hot = tf.zeros([2, 4])
+        for _ in tf.range(3):
+            x = tf.nn.gelu(x, approximate=False) - 0.5
+            hot += tf.one_hot(ids, 4, on_value=2.0, off_value=-1.0)
+        return tf.identity(x, name="refined"), tf.identity(hot, name="hot")
+
+    return refine.get_concrete_function().graph.as_graph_def()
+
+
+def _function_ops(graph_def: graph_pb2.GraphDef) -> list[tuple[str, int]]:
+    return [
+        (node.op, node.attr["T"].type if node.op == "OneHot" else 0)
+        for function in graph_def.library.function
+        for node in function.node_def
+    ]
+
+
+def test_ops_inside_a_loop_body_are_substituted_and_compute_the_same():
+    graph_def = _loop_graph_def()
+    ops = _function_ops(graph_def)
+    assert ("Erfc", 0) in ops and ("OneHot", tf.float32.as_datatype_enum) in ops
+
+    replaced = substitute_erfc(graph_def) + one_hot_in_int32(graph_def)
+    assert [name.split("/", 1)[1] for name in replaced] == ["while/Gelu/Erfc", "while/one_hot"]
+    assert all(name.startswith("while_body_") for name in replaced)
+    ops = _function_ops(graph_def)
+    assert ("Erfc", 0) not in ops
+    assert [dtype for op, dtype in ops if op == "OneHot"] == [tf.int32.as_datatype_enum]
+
+    x = np.array([[-4.0, -0.5, 0.0, 0.7], [1.5, 3.0, -2.0, 9.0]], np.float32)
+    ids = np.array([1, 7], np.int32)  # 7 is out of range: all off
+    expected_x = x
+    for _ in range(3):
+        expected_x = tf.nn.gelu(expected_x, approximate=False).numpy() - 0.5
+    rewritten = tf.Graph()
+    with rewritten.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    with tf.compat.v1.Session(graph=rewritten) as session:
+        refined, hot = session.run(["refined:0", "hot:0"], {"x:0": x, "ids:0": ids})
+    np.testing.assert_allclose(refined, expected_x, atol=1e-6)
+    np.testing.assert_array_equal(hot, 3 * tf.one_hot(ids, 4, 2.0, -1.0).numpy())
