@@ -390,3 +390,64 @@ def test_fused_ops_with_scalar_and_computed_biases_run_on_wasm(bazel, scratch_pa
         for output in ("hard_sigmoid", "residual", "dense", "one_value"):
             assert f"ok   {environment:15} {'fuse':14} {output:14}" in log, (environment, output)
     assert "8 passed, 0 failed" in log
+
+
+RECURRENT_EXPORT = """
+import sys
+
+import keras
+import tensorflow as tf
+
+
+class Recurrent(tf.Module):
+    def __init__(self):
+        super().__init__()
+        keras.utils.set_random_seed(1)
+        self.layers = keras.Sequential(
+            [
+                keras.Input([5, 3]),
+                keras.layers.LSTM(4, return_sequences=True),
+                keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True)),
+                keras.layers.SimpleRNN(2),
+            ]
+        )
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 5, 3], tf.float32, name="x")])
+    def keras_rnn(self, x):
+        return {"h": self.layers(x)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 5, 3], tf.float32, name="x")])
+    def tensor_array(self, x):
+        # Values that are no loop variable, written in a loop inside a loop
+        # and in the branches of a tf.cond.
+        rows = tf.TensorArray(tf.float32, size=5)
+        for i in tf.range(5):
+            columns = tf.TensorArray(tf.float32, size=3)
+            for j in tf.range(3):
+                columns = columns.write(j, tf.tanh(x[:, i, j]) * tf.cast(j + 1, tf.float32))
+            if tf.reduce_sum(x[:, i, :]) > 0:
+                rows = rows.write(i, tf.reduce_sum(columns.stack(), 0) + 1.0)
+            else:  # written in a branch of a tf.cond in the loop
+                rows = rows.write(i, tf.sigmoid(x[:, i, 0]))
+        return {"rows": rows.stack()}
+
+
+module = Recurrent()
+tf.saved_model.save(
+    module,
+    sys.argv[1],
+    signatures={"keras_rnn": module.keras_rnn, "tensor_array": module.tensor_array},
+)
+"""
+
+
+def test_keras_rnns_and_tensor_arrays_written_in_loops_run_in_tfjs(bazel, scratch_package):
+    # TF.js disposed the tensors a loop body stored in a TensorList: Keras's
+    # RNNs failed on wasm, a TensorArray of other values on cpu and wasm.
+    log = _model_test_log(
+        bazel, scratch_package, "recurrent", RECURRENT_EXPORT, ["keras_rnn", "tensor_array"]
+    )
+    for environment in ("node cpu", "node wasm"):
+        for signature, output in (("keras_rnn", "h"), ("tensor_array", "rows")):
+            assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
+    assert "4 passed, 0 failed" in log

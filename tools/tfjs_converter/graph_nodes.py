@@ -54,6 +54,7 @@ class GraphScope:
 
     Attributes:
       nodes: the scope's nodes, changed in place.
+      function: the function, or None for the main graph.
       names: names no node (or function argument) of the scope has yet.
     """
 
@@ -63,7 +64,7 @@ class GraphScope:
         function: function_pb2.FunctionDef | None = None,
     ) -> None:
         self.nodes = nodes
-        self._function = function
+        self.function = function
         taken = [node.name for node in nodes]
         if function is not None:
             taken += [argument.name for argument in function.signature.input_arg]
@@ -71,15 +72,19 @@ class GraphScope:
 
     def qualified_name(self, node: node_def_pb2.NodeDef) -> str:
         """node's name, after its function's (`function/node`) if it is in one."""
-        if self._function is None:
+        if self.function is None:
             return node.name
-        return f"{self._function.signature.name}/{node.name}"
+        return f"{self.function.signature.name}/{node.name}"
 
-    def output(self, node: node_def_pb2.NodeDef) -> str:
-        """How an input of this scope names node's first output."""
-        if self._function is None:
-            return node.name
-        return f"{node.name}:{_first_output_argument(node.op)}:0"
+    def output(self, node: node_def_pb2.NodeDef, index: int = 0) -> str:
+        """How an input of this scope names node's output `index`.
+
+        In a function, index counts within the op's first output argument
+        (the list of a While's or an If's outputs).
+        """
+        if self.function is None:
+            return f"{node.name}:{index}" if index else node.name
+        return f"{node.name}:{_first_output_argument(node.op)}:{index}"
 
     def change_op(self, node: node_def_pb2.NodeDef, op: str) -> None:
         """Gives node (of this scope, one output) the op `op` under the same name.
@@ -91,15 +96,15 @@ class GraphScope:
         old_output = self.output(node)
         node.op = op
         new_output = self.output(node)
-        if self._function is None or new_output == old_output:
+        if self.function is None or new_output == old_output:
             return
         for consumer in self.nodes:
             for index, name in enumerate(consumer.input):
                 if name == old_output:
                     consumer.input[index] = new_output
-        for key, name in self._function.ret.items():
+        for key, name in self.function.ret.items():
             if name == old_output:
-                self._function.ret[key] = new_output
+                self.function.ret[key] = new_output
 
 
 def graph_scopes(graph_def: graph_pb2.GraphDef) -> list[GraphScope]:

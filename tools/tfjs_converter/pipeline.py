@@ -47,6 +47,7 @@ from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.saved_model import flattened_keys, signature_input_keys
 from tfjs_converter.substitutes import one_hot_in_int32, substitute_missing_kernels
+from tfjs_converter.tensor_lists import return_stored_tensors
 from tfjs_converter.vocabulary import inline_vocabulary_files
 
 # The tensorflowjs release the import below was written for and tested with.
@@ -176,6 +177,7 @@ def convert_concrete_function(
     reshape_table_lookups(graph_def)
     rank_one_biases(graph_def)
     one_hot_in_int32(graph_def)
+    return_stored_tensors(graph_def)
     canonicalize_graph(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
     if initializer_graph_def is not None:
