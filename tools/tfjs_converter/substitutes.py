@@ -19,10 +19,12 @@ with `control_flow_v2` on (the default), a loop's body and a branch of a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-from tfjs_converter.graph_nodes import const_node, graph_scopes
+from tfjs_converter.graph_nodes import GraphScope, const_node, graph_scopes
 
 
 def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
@@ -45,29 +47,7 @@ def substitute_erfc(graph_def: graph_pb2.GraphDef) -> list[str]:
     Returns:
       The names of the nodes replaced (`function/N` inside a function).
     """
-    replaced = []
-    for scope in graph_scopes(graph_def):
-        added = []
-        for node in scope.nodes:
-            if node.op != "Erfc":
-                continue
-            dtype = node.attr["T"].type
-            if not dtype:  # a polymorphic function's placeholder: left for the op check
-                continue
-            erf = node_def_pb2.NodeDef(name=scope.names.free(f"{node.name}/erf"), op="Erf")
-            # Erfc's control inputs now guard the Erf.
-            erf.input.extend([node.input[0], *(i for i in node.input[1:] if i.startswith("^"))])
-            erf.attr["T"].type = dtype
-            one = const_node(scope.names.free(f"{node.name}/one"), 1, tf.as_dtype(dtype))
-            scope.change_op(node, "Sub")
-            del node.input[:]
-            node.input.extend([scope.output(one), scope.output(erf)])
-            node.attr.clear()
-            node.attr["T"].type = dtype
-            added += [one, erf]
-            replaced.append(scope.qualified_name(node))
-        scope.nodes.extend(added)
-    return replaced
+    return _replace_each(graph_def, "Erfc", _one_minus_erf)
 
 
 def one_hot_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
@@ -80,37 +60,73 @@ def one_hot_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
     Returns:
       The names of the nodes replaced (`function/N` inside a function).
     """
-    int32 = tf.int32.as_datatype_enum
+    return _replace_each(graph_def, "OneHot", _selected_by_int32_one_hot)
+
+
+Replacement = Callable[[GraphScope, node_def_pb2.NodeDef], list[node_def_pb2.NodeDef] | None]
+
+
+def _replace_each(graph_def: graph_pb2.GraphDef, op: str, replace: Replacement) -> list[str]:
+    """Calls replace on each node of op in every scope of graph_def.
+
+    replace changes the node in place and returns the nodes it needs added,
+    or None to leave the node as it is.
+    """
     replaced = []
     for scope in graph_scopes(graph_def):
         added = []
         for node in scope.nodes:
-            if node.op != "OneHot":
-                continue
-            dtype = node.attr["T"].type
-            if dtype in (0, int32):
-                continue
-            indices, depth, on, off, *controls = node.input
-            one, zero = (
-                const_node(scope.names.free(f"{node.name}/{name}"), value, tf.int32)
-                for name, value in (("one", 1), ("zero", 0))
-            )
-            ints = node_def_pb2.NodeDef(name=scope.names.free(f"{node.name}/int32"), op="OneHot")
-            ints.input.extend([indices, depth, scope.output(one), scope.output(zero), *controls])
-            ints.attr["T"].type = int32
-            ints.attr["TI"].CopyFrom(node.attr["TI"])
-            ints.attr["axis"].CopyFrom(node.attr["axis"])
-            mask = node_def_pb2.NodeDef(
-                name=scope.names.free(f"{node.name}/mask"), op="Cast", input=[scope.output(ints)]
-            )
-            mask.attr["SrcT"].type = int32
-            mask.attr["DstT"].type = tf.bool.as_datatype_enum
-            scope.change_op(node, "SelectV2")
-            del node.input[:]
-            node.input.extend([scope.output(mask), on, off])
-            node.attr.clear()
-            node.attr["T"].type = dtype
-            added += [one, zero, ints, mask]
-            replaced.append(scope.qualified_name(node))
+            if node.op == op and (new := replace(scope, node)) is not None:
+                added += new
+                replaced.append(scope.qualified_name(node))
         scope.nodes.extend(added)
     return replaced
+
+
+def _one_minus_erf(
+    scope: GraphScope, node: node_def_pb2.NodeDef
+) -> list[node_def_pb2.NodeDef] | None:
+    dtype = node.attr["T"].type
+    if not dtype:  # a polymorphic function's placeholder: left for the op check
+        return None
+    erf = node_def_pb2.NodeDef(name=scope.names.free(f"{node.name}/erf"), op="Erf")
+    # Erfc's control inputs now guard the Erf.
+    erf.input.extend([node.input[0], *(i for i in node.input[1:] if i.startswith("^"))])
+    erf.attr["T"].type = dtype
+    one = const_node(scope.names.free(f"{node.name}/one"), 1, tf.as_dtype(dtype))
+    scope.change_op(node, "Sub")
+    del node.input[:]
+    node.input.extend([scope.output(one), scope.output(erf)])
+    node.attr.clear()
+    node.attr["T"].type = dtype
+    return [one, erf]
+
+
+def _selected_by_int32_one_hot(
+    scope: GraphScope, node: node_def_pb2.NodeDef
+) -> list[node_def_pb2.NodeDef] | None:
+    int32 = tf.int32.as_datatype_enum
+    dtype = node.attr["T"].type
+    if dtype in (0, int32):
+        return None
+    indices, depth, on, off, *controls = node.input
+    one, zero = (
+        const_node(scope.names.free(f"{node.name}/{name}"), value, tf.int32)
+        for name, value in (("one", 1), ("zero", 0))
+    )
+    ints = node_def_pb2.NodeDef(name=scope.names.free(f"{node.name}/int32"), op="OneHot")
+    ints.input.extend([indices, depth, scope.output(one), scope.output(zero), *controls])
+    ints.attr["T"].type = int32
+    ints.attr["TI"].CopyFrom(node.attr["TI"])
+    ints.attr["axis"].CopyFrom(node.attr["axis"])
+    mask = node_def_pb2.NodeDef(
+        name=scope.names.free(f"{node.name}/mask"), op="Cast", input=[scope.output(ints)]
+    )
+    mask.attr["SrcT"].type = int32
+    mask.attr["DstT"].type = tf.bool.as_datatype_enum
+    scope.change_op(node, "SelectV2")
+    del node.input[:]
+    node.input.extend([scope.output(mask), on, off])
+    node.attr.clear()
+    node.attr["T"].type = dtype
+    return [one, zero, ints, mask]
