@@ -130,6 +130,11 @@ def _budget(ctx, signature_options):
     )
 
 def _options(ctx):
+    if ctx.attr.quantization not in QUANTIZATIONS:
+        fail("quantization is '{}': use one of {}.".format(
+            ctx.attr.quantization,
+            ", ".join(QUANTIZATIONS),
+        ))
     if ctx.attr.quantization == "none" and ctx.attr.quantization_patterns:
         fail("quantization_patterns is set but quantization is \"none\": set " +
              "quantization to float16, uint8 or uint16, or drop the patterns.")
@@ -310,9 +315,10 @@ once for all signatures. Its outputs are byte-for-byte reproducible.
             doc = "The tag set of the MetaGraph to convert " +
                   "(tensorflowjs_converter's `--saved_model_tags`).",
         ),
+        # Checked in the implementation, not with `values`: a bad value then
+        # fails this target alone, not the loading of its whole package.
         "quantization": attr.string(
             default = "none",
-            values = QUANTIZATIONS,
             doc = "Store weights as `float16`, `uint8` or `uint16` " +
                   "(affine-quantized) instead of float32; `none` keeps them.",
         ),
