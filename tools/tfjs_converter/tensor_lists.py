@@ -13,8 +13,9 @@ wasm's Identity copies, and other writes fail on both.
 
 So each stored tensor that a function does not already return, take as an
 input or hold as a constant becomes one more result of that function:
-- of a loop body, as one more loop variable (the body returns it, the
-  condition takes and ignores it, the While starts it at a scalar zero);
+- of a loop body, as one more loop variable (the body returns it through an
+  Identity, the condition takes and ignores it, the While starts it at a
+  scalar zero);
 - of an If's branch, as one more output of the If (the other branch returns
   a scalar zero in its place), which in turn becomes a result of the
   function holding the If.
@@ -67,8 +68,8 @@ class _Rewrite:
     def __init__(self, functions: dict[str, GraphScope]) -> None:
         self._functions = functions
         # Loop body -> dtypes of the loop variables it gained; pair of
-        # branches -> dtype of the If's new output, or None.
-        self._added: dict[str | tuple[str, str], list[int] | int | None] = {}
+        # branches -> dtypes and stores of the If's new outputs.
+        self._added: dict[str | tuple[str, str], list] = {}
         self.changed: list[str] = []
 
     def control_flow(self, scope: GraphScope) -> list[_Stored]:
@@ -119,15 +120,13 @@ class _Rewrite:
         key = (then_branch, else_branch)
         if key not in self._added:
             self._added[key] = []
-            stored = {name: self._stored(name) for name in key}
-            for name, other in ((then_branch, else_branch), (else_branch, then_branch)):
-                scope = self._functions[name]
-                zeros = [_zero_stand_in(scope, s.dtype) for s in stored[other]]
-                own_first = name == then_branch
-                for result in (stored[name] + zeros) if own_first else (zeros + stored[name]):
-                    _add_result(scope, result)
-            both = stored[then_branch] + stored[else_branch]
-            self._added[key] = [(s.dtype, s.stores) for s in both]
+            then_scope, else_scope = self._functions[then_branch], self._functions[else_branch]
+            then_stored, else_stored = self._stored(then_branch), self._stored(else_branch)
+            for result in then_stored + [_zero_stand_in(then_scope, s.dtype) for s in else_stored]:
+                _add_result(then_scope, result)
+            for result in [_zero_stand_in(else_scope, s.dtype) for s in then_stored] + else_stored:
+                _add_result(else_scope, result)
+            self._added[key] = [(s.dtype, s.stores) for s in then_stored + else_stored]
         return self._added[key]
 
 
