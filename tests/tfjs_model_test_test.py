@@ -242,7 +242,9 @@ tf.saved_model.save(
 """
 
 
-def _model_test_log(bazel, scratch_package, name: str, export: str, signatures: list[str]) -> str:
+def _model_test_log(
+    bazel, scratch_package, name: str, export: str, signatures: list[str], test_attrs: str = ""
+) -> str:
     """Exports a SavedModel with export, converts signatures and runs tfjs_model_test: its log."""
     scratch_package.write(f"export_{name}.py", export)
     scratch_package.write(
@@ -264,6 +266,7 @@ tfjs_model(
 tfjs_model_test(
     name = "{name}_tfjs_test",
     model = ":{name}_tfjs",
+    {test_attrs}
 )
 """,
     )
@@ -451,3 +454,35 @@ def test_keras_rnns_and_tensor_arrays_written_in_loops_run_in_tfjs(bazel, scratc
         for signature, output in (("keras_rnn", "h"), ("tensor_array", "rows")):
             assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
     assert "4 passed, 0 failed" in log
+
+
+BRANCHES_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class Branches(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def sign(self, x):
+        positive = tf.reduce_sum(x) > 0
+        return {"y": tf.cond(positive, lambda: x * 2.0, lambda: -x), "positive": positive}
+
+
+module = Branches()
+tf.saved_model.save(module, sys.argv[1], signatures={"sign": module.sign})
+"""
+
+
+def test_samples_run_a_signature_on_several_inputs_through_both_branches(bazel, scratch_package):
+    log = _model_test_log(
+        bazel, scratch_package, "branches", BRANCHES_EXPORT, ["sign"], "samples = 6,"
+    )
+    for environment in ("node cpu", "node wasm"):
+        for output in ("positive", "y"):
+            assert f"ok   {environment:15} {'sign×6':14} {output:14}" in log, (environment, output)
+    assert "4 passed, 0 failed" in log
+    package = scratch_package.label.removeprefix("//")
+    reference = json.loads((bazel.bin / package / "branches_tfjs_test.reference.json").read_text())
+    positive = [step["positive"]["data"][0] for step in reference["sequences"]["sign"]["steps"]]
+    assert set(positive) == {True, False}, positive  # one input would take one branch

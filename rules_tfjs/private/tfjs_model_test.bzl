@@ -72,6 +72,10 @@ def _tfjs_model_test_impl(ctx):
     arguments.add_all(signatures, before_each = "--signature")
     arguments.add_all(feedback, before_each = "--feedback")
     arguments.add("--steps", str(ctx.attr.feedback_steps))
+    if ctx.attr.samples < 1:
+        fail("samples must be at least 1, not {}.".format(ctx.attr.samples))
+    if ctx.attr.samples > 1:
+        arguments.add("--samples", str(ctx.attr.samples))
     if ctx.file.inputs:
         arguments.add("--inputs", ctx.file.inputs)
     arguments.add("--output", reference)
@@ -189,6 +193,13 @@ instead.
         "feedback_steps": attr.int(
             default = 8,
             doc = "Steps of each feedback sequence.",
+        ),
+        "samples": attr.int(
+            default = 1,
+            doc = "Generated inputs to run each signature on (those without " +
+                  "`feedback` or given `inputs`); the rows show them as " +
+                  "`signature×N`. One input takes one path through a " +
+                  "`tf.cond` or a loop on its values; more take others.",
         ),
         "_converter": attr.label(
             default = Label("//tools/tfjs_converter"),

@@ -158,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run SIGNATURE as a sequence, feeding OUTPUT back into INPUT",
     )
     reference.add_argument("--steps", type=int, default=8)
+    reference.add_argument(
+        "--samples", type=int, default=1, help="generated inputs per signature without feedback"
+    )
     reference.add_argument("--output", required=True, type=Path)
     reference.set_defaults(run=_run_reference, show_log_on_error=False)
 
@@ -223,7 +226,7 @@ def _run_reference(args: argparse.Namespace, load) -> None:
 
     given = read_json_file(args.inputs, "inputs") if args.inputs else None
     model = (load or load_saved_model)(args.saved_model_dir, _tags(args))
-    data = reference(model, args.signatures, given, dict(args.feedback), args.steps)
+    data = reference(model, args.signatures, given, dict(args.feedback), args.steps, args.samples)
     write_reference(args.output, data)
 
 

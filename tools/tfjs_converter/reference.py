@@ -221,6 +221,7 @@ def reference(
     given_inputs: Mapping[str, Mapping[str, Any]] | None = None,
     feedback: Mapping[str, Mapping[str, str]] | None = None,
     steps: int = 8,
+    samples: int = 1,
 ) -> dict[str, Any]:
     """Runs signatures (and feedback sequences) and returns the reference JSON.
 
@@ -232,39 +233,55 @@ def reference(
       feedback: signature -> {input key: output key}: run that signature
         `steps` times, feeding each output back into its input.
       steps: the length of every feedback sequence.
+      samples: run each signature with generated inputs and no feedback on
+        this many inputs, as a sequence that feeds nothing back; the first
+        is the input a single run gets.
     """
+    if samples < 1:
+        raise ConversionError(f"samples must be at least 1, not {samples}")
     given_inputs = given_inputs or {}
-    model.check_signatures([*signatures, *(feedback or {})])
+    feedback = feedback or {}
+    model.check_signatures([*signatures, *feedback])
     vocabulary = model_vocabulary(model)
     result: dict[str, Any] = {"signatures": {}, "sequences": {}}
     for signature in signatures:
         given = given_inputs.get(signature)
+        if samples > 1 and given is None and signature not in feedback:
+            result["sequences"][signature] = _sequence(model, signature, {}, samples, vocabulary)
+            continue
         inputs = _inputs(model, signature, given, vocabulary=vocabulary)
         outputs = _run(model, signature, inputs, generated=given is None)
         result["signatures"][signature] = {
             "inputs": {k: _encode(v) for k, v in inputs.items()},
             "outputs": {k: _encode(v) for k, v in outputs.items()},
         }
-    for signature, feed in (feedback or {}).items():
+    for signature, feed in feedback.items():
         _check_feedback(model, signature, feed)
-        frames, step_outputs = [], []
-        carried: dict[str, np.ndarray] = {}
-        for step in range(steps):
-            fresh = {
-                k: v
-                for k, v in _inputs(model, signature, None, step, vocabulary).items()
-                if step == 0 or k not in feed
-            }
-            outputs = _run(model, signature, {**fresh, **carried}, generated=True)
-            carried = {input_key: outputs[output_key] for input_key, output_key in feed.items()}
-            frames.append({k: _encode(v) for k, v in fresh.items()})
-            step_outputs.append({k: _encode(v) for k, v in outputs.items()})
-        result["sequences"][signature] = {
-            "feed": dict(feed),
-            "frames": frames,
-            "steps": step_outputs,
-        }
+        result["sequences"][signature] = _sequence(model, signature, feed, steps, vocabulary)
     return result
+
+
+def _sequence(
+    model: LoadedSavedModel,
+    signature: str,
+    feed: Mapping[str, str],
+    steps: int,
+    vocabulary: Sequence[str],
+) -> dict[str, Any]:
+    """Runs signature `steps` times on generated inputs, feeding outputs back as feed says."""
+    frames, step_outputs = [], []
+    carried: dict[str, np.ndarray] = {}
+    for step in range(steps):
+        fresh = {
+            k: v
+            for k, v in _inputs(model, signature, None, step, vocabulary).items()
+            if step == 0 or k not in feed
+        }
+        outputs = _run(model, signature, {**fresh, **carried}, generated=True)
+        carried = {input_key: outputs[output_key] for input_key, output_key in feed.items()}
+        frames.append({k: _encode(v) for k, v in fresh.items()})
+        step_outputs.append({k: _encode(v) for k, v in outputs.items()})
+    return {"feed": dict(feed), "frames": frames, "steps": step_outputs}
 
 
 def write_reference(path: str | Path, data: Mapping[str, Any]) -> None:

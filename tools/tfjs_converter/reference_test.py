@@ -50,6 +50,27 @@ def test_feedback_runs_a_sequence_feeding_outputs_back(accumulator_saved_model):
     }
 
 
+def test_samples_run_a_signature_on_several_generated_inputs(tiny_saved_model):
+    model = load_saved_model(tiny_saved_model)
+    given = {"mix": {"weights": [[1.0, 0.0, 0.0, 0.0, 0.0]], "offset": [[2.0, 1.0]]}}
+    single = reference(model, ["scale", "mix"], given)
+    data = reference(model, ["scale", "mix"], given, samples=3)
+
+    sampled = data["sequences"]["scale"]
+    assert sampled["feed"] == {} and len(sampled["frames"]) == len(sampled["steps"]) == 3
+    # The first sample is the single run's input; the others differ from it.
+    assert sampled["frames"][0] == single["signatures"]["scale"]["inputs"]
+    assert sampled["frames"][1] != sampled["frames"][0] != sampled["frames"][2]
+    x = _array(sampled["frames"][2]["x"])
+    expected = model.concrete_function("scale")(x=x)["y"].numpy()
+    assert np.array_equal(_array(sampled["steps"][2]["y"]), expected)
+    # Given inputs are one input: that signature still runs once.
+    assert "scale" not in data["signatures"]
+    assert data["signatures"]["mix"] == single["signatures"]["mix"]
+    with pytest.raises(ConversionError, match="samples must be at least 1, not 0"):
+        reference(model, ["scale"], samples=0)
+
+
 def test_feedback_naming_unknown_keys_lists_the_signatures_keys(accumulator_saved_model):
     model = load_saved_model(accumulator_saved_model)
     with pytest.raises(
