@@ -486,3 +486,51 @@ def test_samples_run_a_signature_on_several_inputs_through_both_branches(bazel, 
     reference = json.loads((bazel.bin / package / "branches_tfjs_test.reference.json").read_text())
     positive = [step["positive"]["data"][0] for step in reference["sequences"]["sign"]["steps"]]
     assert set(positive) == {True, False}, positive  # one input would take one branch
+
+
+BREAKS_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class Breaks(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def constant_branch(self, x):
+        # The branch taken returns a constant.
+        if tf.reduce_sum(x) > -5.0:
+            y = tf.constant(1.0)
+        else:
+            y = tf.reduce_sum(x)
+        return {"y": y * x}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def early_exit(self, x):
+        # autograph's break: branches that return the constants True and False.
+        total = tf.zeros_like(x)
+        for _ in tf.range(20):
+            total += tf.abs(x) + 0.1
+            if tf.reduce_sum(total) > 1.5:
+                break
+        return {"total": total}
+
+
+module = Breaks()
+tf.saved_model.save(
+    module,
+    sys.argv[1],
+    signatures={"constant_branch": module.constant_branch, "early_exit": module.early_exit},
+)
+"""
+
+
+def test_branches_returning_constants_and_loops_with_break_run_in_tfjs(bazel, scratch_package):
+    # tensorflowjs renamed the branch's constant but not the result naming it:
+    # "Cannot compute the outputs", or "reading 'id'" for a break.
+    log = _model_test_log(
+        bazel, scratch_package, "breaks", BREAKS_EXPORT, ["constant_branch", "early_exit"]
+    )
+    for environment in ("node cpu", "node wasm"):
+        for signature, output in (("constant_branch", "y"), ("early_exit", "total")):
+            assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
+    assert "4 passed, 0 failed" in log
