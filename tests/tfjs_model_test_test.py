@@ -414,6 +414,7 @@ class Recurrent(tf.Module):
                 keras.layers.SimpleRNN(2),
             ]
         )
+        self.embedding = tf.Variable(tf.random.stateless_normal([10, 3], seed=[5, 6]))
 
     @tf.function(input_signature=[tf.TensorSpec([None, 5, 3], tf.float32, name="x")])
     def keras_rnn(self, x):
@@ -434,26 +435,49 @@ class Recurrent(tf.Module):
                 rows = rows.write(i, tf.sigmoid(x[:, i, 0]))
         return {"rows": rows.stack()}
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="ids")])
+    def decode(self, ids):
+        # A decoding loop that looks its token up in an embedding variable.
+        token, total = ids, tf.zeros([tf.shape(ids)[0], 3])
+        for _ in tf.range(4):
+            vector = tf.gather(self.embedding, token)
+            total += vector
+            token = tf.argmax(vector, -1, output_type=tf.int32)
+        return {"total": total}
+
 
 module = Recurrent()
 tf.saved_model.save(
     module,
     sys.argv[1],
-    signatures={"keras_rnn": module.keras_rnn, "tensor_array": module.tensor_array},
+    signatures={
+        "keras_rnn": module.keras_rnn,
+        "tensor_array": module.tensor_array,
+        "decode": module.decode,
+    },
 )
 """
 
 
-def test_keras_rnns_and_tensor_arrays_written_in_loops_run_in_tfjs(bazel, scratch_package):
+def test_keras_rnns_tensor_arrays_and_gathers_in_loops_run_in_tfjs(bazel, scratch_package):
     # TF.js disposed the tensors a loop body stored in a TensorList: Keras's
     # RNNs failed on wasm, a TensorArray of other values on cpu and wasm.
+    # A variable gathered from in a loop stayed a ResourceGather: no kernel.
     log = _model_test_log(
-        bazel, scratch_package, "recurrent", RECURRENT_EXPORT, ["keras_rnn", "tensor_array"]
+        bazel,
+        scratch_package,
+        "recurrent",
+        RECURRENT_EXPORT,
+        ["keras_rnn", "tensor_array", "decode"],
     )
     for environment in ("node cpu", "node wasm"):
-        for signature, output in (("keras_rnn", "h"), ("tensor_array", "rows")):
+        for signature, output in (
+            ("keras_rnn", "h"),
+            ("tensor_array", "rows"),
+            ("decode", "total"),
+        ):
             assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
-    assert "4 passed, 0 failed" in log
+    assert "6 passed, 0 failed" in log
 
 
 BRANCHES_EXPORT = """

@@ -12,7 +12,15 @@ values' int32 bits into the output (1.0 comes out as 1.4e-45, -1.0 as NaN),
 while its int32 OneHot is right. It becomes an int32 OneHot of 1 and 0 that
 selects the on or off value (`SelectV2`), the same on every backend.
 
-Both are rewritten in the main graph and in every function of its library:
+`ResourceGather` of a frozen variable inside a function: freezing turns a
+variable a loop body reads (an embedding looked up in a decoding loop) into
+a float input of the body, and its `ReadVariableOp` into an Identity, but
+leaves the `tf.gather` from it a ResourceGather, which expects a resource:
+TF.js has no such kernel, and TensorFlow's own optimizer refuses the graph.
+It becomes the GatherV2 it stands for, along axis `batch_dims` (freezing
+already does so for a ResourceGatherNd).
+
+All are rewritten in the main graph and in every function of its library:
 with `control_flow_v2` on (the default), a loop's body and a branch of a
 `tf.cond` are functions.
 """
@@ -30,7 +38,7 @@ from tfjs_converter.graph_nodes import GraphScope, const_node, graph_scopes
 def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
     """graph, or a copy of it with every substitutable op replaced."""
     graph_def = graph.as_graph_def()
-    if not substitute_erfc(graph_def):
+    if not substitute_erfc(graph_def) + gathers_of_frozen_variables(graph_def):
         return graph
     substituted = tf.Graph()
     with substituted.as_default():
@@ -61,6 +69,17 @@ def one_hot_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
       The names of the nodes replaced (`function/N` inside a function).
     """
     return _replace_each(graph_def, "OneHot", _selected_by_int32_one_hot)
+
+
+def gathers_of_frozen_variables(graph_def: graph_pb2.GraphDef) -> list[str]:
+    """Replaces each ResourceGather node N reading a frozen function input, in place.
+
+    N keeps its name, now on a GatherV2; its axis is the constant `N/axis`.
+
+    Returns:
+      The names of the nodes replaced (`function/N` inside a function).
+    """
+    return _replace_each(graph_def, "ResourceGather", _gather_v2)
 
 
 Replacement = Callable[[GraphScope, node_def_pb2.NodeDef], list[node_def_pb2.NodeDef] | None]
@@ -130,3 +149,24 @@ def _selected_by_int32_one_hot(
     node.attr.clear()
     node.attr["T"].type = dtype
     return [one, zero, ints, mask]
+
+
+def _gather_v2(scope: GraphScope, node: node_def_pb2.NodeDef) -> list[node_def_pb2.NodeDef] | None:
+    if scope.function is None:
+        return None
+    types = {argument.name: argument.type for argument in scope.function.signature.input_arg}
+    if types.get(node.input[0], tf.resource.as_datatype_enum) == tf.resource:
+        return None  # not a frozen variable: left for the op check to name
+    params_type, indices_type = node.attr["dtype"].type, node.attr["Tindices"].type
+    batch_dims = node.attr["batch_dims"].i
+    axis = const_node(scope.names.free(f"{node.name}/axis"), batch_dims, tf.int32)
+    params, indices, *controls = node.input
+    scope.change_op(node, "GatherV2")
+    del node.input[:]
+    node.input.extend([params, indices, scope.output(axis), *controls])
+    node.attr.clear()
+    node.attr["Tparams"].type = params_type
+    node.attr["Tindices"].type = indices_type
+    node.attr["Taxis"].type = tf.int32.as_datatype_enum
+    node.attr["batch_dims"].i = batch_dims
+    return [axis]

@@ -1,8 +1,10 @@
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from tfjs_converter.substitutes import (
+    gathers_of_frozen_variables,
     one_hot_in_int32,
     substitute_erfc,
     substitute_missing_kernels,
@@ -137,3 +139,38 @@ def test_ops_inside_a_loop_body_are_substituted_and_compute_the_same():
         refined, hot = session.run(["refined:0", "hot:0"], {"x:0": x, "ids:0": ids})
     np.testing.assert_allclose(refined, expected_x, atol=1e-6)
     np.testing.assert_array_equal(hot, 3 * tf.one_hot(ids, 4, 2.0, -1.0).numpy())
+
+
+class Lookups(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.table = tf.Variable(np.arange(20, dtype=np.float32).reshape([10, 2]))
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="n")])
+    def lookups(self, n):
+        rows, cells = tf.zeros([2]), tf.zeros([])
+        for i in tf.range(n):
+            rows += tf.gather(self.table, i)
+            cells += tf.gather(self.table, [1, 0], batch_dims=0)[0, 1]
+        return rows, cells
+
+
+def test_gathers_from_a_variable_frozen_inside_a_loop_become_gathers_of_its_value():
+    module = Lookups()
+    frozen = convert_variables_to_constants_v2(
+        module.lookups.get_concrete_function(), lower_control_flow=False
+    )
+    graph_def = frozen.graph.as_graph_def()
+
+    replaced = gathers_of_frozen_variables(graph_def)
+
+    assert [name.split("/", 1)[1] for name in replaced] == ["while/Gather", "while/Gather_1"]
+    ops = {node.op for function in graph_def.library.function for node in function.node_def}
+    assert "GatherV2" in ops and "ResourceGather" not in ops
+    rewritten = tf.Graph()
+    with rewritten.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    with tf.compat.v1.Session(graph=rewritten) as session:
+        rows, cells = session.run([t.name for t in frozen.outputs], {"n:0": 4})
+    np.testing.assert_array_equal(rows, [0 + 2 + 4 + 6, 1 + 3 + 5 + 7])
+    assert cells == 4 * 3  # table[1, 1], four times
