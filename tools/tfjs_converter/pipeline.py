@@ -39,8 +39,8 @@ from tensorflow.python.trackable.resource import TrackableResource
 from tensorflow.python.util import _pywrap_util_port
 
 from tfjs_converter import ONEDNN_VARIABLE
+from tfjs_converter.branch_constants import branch_constants_through_identities
 from tfjs_converter.canonical_graph import canonicalize_graph
-from tfjs_converter.constant_results import constant_results_through_identities
 from tfjs_converter.errors import ConversionError
 from tfjs_converter.fused_bias import rank_one_biases
 from tfjs_converter.graph_nodes import node_name
@@ -179,7 +179,7 @@ def convert_concrete_function(
     rank_one_biases(graph_def)
     one_hot_in_int32(graph_def)
     return_stored_tensors(graph_def)
-    constant_results_through_identities(graph_def)
+    branch_constants_through_identities(graph_def)
     canonicalize_graph(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
     if initializer_graph_def is not None:

@@ -3,8 +3,9 @@ import json
 import tensorflow as tf
 from tensorflow.core.framework import function_pb2, graph_pb2
 
-from tfjs_converter.constant_results import constant_results_through_identities
+from tfjs_converter.branch_constants import branch_constants_through_identities
 from tfjs_converter.convert import convert_saved_model
+from tfjs_converter.options import ConversionOptions
 
 
 class Breaks(tf.Module):
@@ -49,7 +50,7 @@ def _graph_def() -> graph_pb2.GraphDef:
 
 def test_a_result_naming_a_constant_names_an_identity_of_it():
     graph_def = _graph_def()
-    assert constant_results_through_identities(graph_def) == ["branch/one"]
+    assert branch_constants_through_identities(graph_def) == ["branch/one"]
     function = graph_def.library.function[0]
     assert dict(function.ret) == {"one": "c/result:output:0", "same": "x"}
     identity = function.node_def[-1]
@@ -59,6 +60,33 @@ def test_a_result_naming_a_constant_names_an_identity_of_it():
         ["c:output:0"],
     )
     assert identity.attr["T"].type == tf.float32.as_datatype_enum
+
+
+def test_a_lowered_branch_constant_reaches_its_merge_through_an_identity_in_the_branch(
+    tmp_path,
+):
+    # TF.js holds a Const as a weight, ready in either branch: a Merge taking
+    # it first returned it even where the other branch ran.
+    module = Breaks()
+    tf.saved_model.save(
+        module, str(tmp_path / "model"), signatures={"early_exit": module.early_exit}
+    )
+    options = ConversionOptions(control_flow_v2=False)
+    outputs = convert_saved_model(
+        tmp_path / "model", ["early_exit"], tmp_path / "out", options=options
+    )
+
+    topology = json.loads((outputs["early_exit"] / "model.json").read_text())["modelTopology"]
+    nodes = {node["name"]: node for node in topology["node"]}
+    merged = [
+        nodes[i.split(":")[0]] for n in nodes.values() if n["op"] == "Merge" for i in n["input"]
+    ]
+    passed_on = [node for node in merged if node["op"] == "Identity" and "/result" in node["name"]]
+    assert passed_on and all(node["op"] != "Const" for node in merged)
+    for identity in passed_on:
+        constant = nodes[identity["input"][0]]
+        assert constant["op"] == "Const"
+        assert identity["input"][1:] == constant["input"]  # the branch's pivot
 
 
 def test_every_function_result_names_a_node_of_its_function(tmp_path):
