@@ -45,6 +45,7 @@ from tfjs_converter.errors import ConversionError
 from tfjs_converter.fused_bias import rank_one_biases
 from tfjs_converter.graph_nodes import node_name
 from tfjs_converter.lookup_tables import reshape_table_lookups
+from tfjs_converter.lowered_loops import lowered_loops_for_tfjs
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.saved_model import flattened_keys, signature_input_keys
 from tfjs_converter.substitutes import one_hot_in_int32, substitute_missing_kernels
@@ -180,6 +181,7 @@ def convert_concrete_function(
     one_hot_in_int32(graph_def)
     return_stored_tensors(graph_def)
     branch_constants_through_identities(graph_def)
+    lowered_loops_for_tfjs(graph_def)
     canonicalize_graph(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
     if initializer_graph_def is not None:
