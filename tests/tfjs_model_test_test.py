@@ -284,18 +284,21 @@ tfjs_model_test(
     return log
 
 
+def _assert_node_rows_pass(log: str, rows: list[tuple[str, str]]) -> None:
+    """Each (signature, output) row passed on Node cpu and wasm, and no other row ran."""
+    for environment in ("node cpu", "node wasm"):
+        for signature, output in rows:
+            assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
+    assert f"{2 * len(rows)} passed, 0 failed" in log
+
+
 def test_bool_outputs_and_a_signature_without_inputs_pass(bazel, scratch_package):
     # TF.js gives bools as 0 and 1, the reference as true and false; a
     # signature without inputs has an empty "inputs" map.
     log = _model_test_log(bazel, scratch_package, "flags", FLAGS_EXPORT, ["flags", "constant"])
-    for environment in ("node cpu", "node wasm"):
-        for signature, output in (
-            ("flags", "positive"),
-            ("flags", "doubled"),
-            ("constant", "tripled"),
-        ):
-            assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
-    assert "6 passed, 0 failed" in log
+    _assert_node_rows_pass(
+        log, [("flags", "positive"), ("flags", "doubled"), ("constant", "tripled")]
+    )
 
 
 DENSE_EXPORT = """
@@ -344,16 +347,16 @@ def test_dense_tanh_gelu_and_one_hot_outputs_run_in_tfjs_in_a_loop_too(bazel, sc
     # tensorflowjs's remap pass fuses the Tanh into a _FusedMatMul that every
     # TF.js backend refuses: "Activation tanh has not been implemented".
     log = _model_test_log(bazel, scratch_package, "dense", DENSE_EXPORT, ["squash", "looped"])
-    for environment in ("node cpu", "node wasm"):
-        for signature, output in (
+    _assert_node_rows_pass(
+        log,
+        [
             ("squash", "tanh"),
             ("squash", "gelu"),
             ("squash", "one_hot"),
             ("looped", "gelu"),
             ("looped", "one_hot"),
-        ):
-            assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
-    assert "10 passed, 0 failed" in log
+        ],
+    )
 
 
 BIASES_EXPORT = """
@@ -396,10 +399,9 @@ def test_fused_ops_with_scalar_and_computed_biases_run_on_wasm(bazel, scratch_pa
     # tensorflowjs fuses each add into the convolution or matmul before it,
     # and wasm's fused kernels refuse any bias but one value per channel.
     log = _model_test_log(bazel, scratch_package, "biases", BIASES_EXPORT, ["fuse"])
-    for environment in ("node cpu", "node wasm"):
-        for output in ("hard_sigmoid", "residual", "dense", "one_value"):
-            assert f"ok   {environment:15} {'fuse':14} {output:14}" in log, (environment, output)
-    assert "8 passed, 0 failed" in log
+    _assert_node_rows_pass(
+        log, [("fuse", output) for output in ("hard_sigmoid", "residual", "dense", "one_value")]
+    )
 
 
 RECURRENT_EXPORT = """
@@ -483,14 +485,7 @@ def test_keras_rnns_tensor_arrays_and_gathers_in_loops_run_in_tfjs(
         ["keras_rnn", "tensor_array", "decode"],
         model_attrs=f"control_flow_v2 = {control_flow_v2},",
     )
-    for environment in ("node cpu", "node wasm"):
-        for signature, output in (
-            ("keras_rnn", "h"),
-            ("tensor_array", "rows"),
-            ("decode", "total"),
-        ):
-            assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
-    assert "6 passed, 0 failed" in log
+    _assert_node_rows_pass(log, [("keras_rnn", "h"), ("tensor_array", "rows"), ("decode", "total")])
 
 
 BRANCHES_EXPORT = """
@@ -515,10 +510,7 @@ def test_samples_run_a_signature_on_several_inputs_through_both_branches(bazel, 
     log = _model_test_log(
         bazel, scratch_package, "branches", BRANCHES_EXPORT, ["sign"], "samples = 6,"
     )
-    for environment in ("node cpu", "node wasm"):
-        for output in ("positive", "y"):
-            assert f"ok   {environment:15} {'sign×6':14} {output:14}" in log, (environment, output)
-    assert "4 passed, 0 failed" in log
+    _assert_node_rows_pass(log, [("sign×6", "positive"), ("sign×6", "y")])
     package = scratch_package.label.removeprefix("//")
     reference = json.loads((bazel.bin / package / "branches_tfjs_test.reference.json").read_text())
     positive = [step["positive"]["data"][0] for step in reference["sequences"]["sign"]["steps"]]
@@ -577,7 +569,4 @@ def test_branches_returning_constants_and_loops_with_break_run_in_tfjs(
         ["constant_branch", "early_exit"],
         model_attrs=f"control_flow_v2 = {control_flow_v2},",
     )
-    for environment in ("node cpu", "node wasm"):
-        for signature, output in (("constant_branch", "y"), ("early_exit", "total")):
-            assert f"ok   {environment:15} {signature:14} {output:14}" in log, (environment, output)
-    assert "4 passed, 0 failed" in log
+    _assert_node_rows_pass(log, [("constant_branch", "y"), ("early_exit", "total")])

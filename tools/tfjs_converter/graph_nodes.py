@@ -102,7 +102,7 @@ class GraphScope:
             for index, name in enumerate(consumer.input):
                 if name == old_output:
                     consumer.input[index] = new_output
-        for key, name in self.function.ret.items():
+        for key, name in list(self.function.ret.items()):
             if name == old_output:
                 self.function.ret[key] = new_output
 
