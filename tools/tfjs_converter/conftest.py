@@ -90,6 +90,29 @@ class Refiner(tf.Module):
         return {"y": x}
 
 
+class Writer(tf.Module):
+    """A loop that gathers from a variable, writes a TensorArray in a branch, and breaks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = tf.Variable(tf.random.stateless_normal([10, 3], seed=[3, 4]), name="table")
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="ids")])
+    def write(self, ids):
+        rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        total = tf.constant(0.0)
+        for i in tf.range(6):
+            row = tf.gather(self.table, (ids + i) % 10)
+            if tf.reduce_sum(row) > 0:
+                rows = rows.write(i, tf.tanh(row))
+            else:
+                rows = rows.write(i, -row)
+            total += tf.reduce_sum(row)
+            if total > 3.0:
+                break
+        return {"rows": rows.stack(), "total": total}
+
+
 class OddKeys(tf.Module):
     """Keys that are not Python names; the first two share a dtype and shape."""
 
@@ -172,6 +195,12 @@ def loop_saved_model(tmp_path_factory) -> Path:
 def refiner_saved_model(tmp_path_factory) -> Path:
     model = Refiner()
     return _save(model, tmp_path_factory.mktemp("refiner") / "model", refine=model.refine)
+
+
+@pytest.fixture(scope="session")
+def writer_saved_model(tmp_path_factory) -> Path:
+    model = Writer()
+    return _save(model, tmp_path_factory.mktemp("writer") / "model", write=model.write)
 
 
 @pytest.fixture(scope="session")

@@ -363,6 +363,31 @@ def test_control_flow_converts_to_the_same_bytes_whatever_the_process_converted_
     assert "_has_manual_control_dependencies" not in (lowered[0] / "model.json").read_text()
 
 
+def test_rewritten_loops_and_branches_convert_to_the_same_bytes_every_time(
+    writer_saved_model, loop_saved_model, tmp_path
+):
+    # The rewrites for TF.js add nodes, arguments and results, each under a
+    # name that depends on the graph alone.
+    kept = _converted_three_times(
+        writer_saved_model, "write", loop_saved_model, DEFAULT_OPTIONS, tmp_path / "kept"
+    )
+    assert _files(kept[0]) == _files(kept[1]) == _files(kept[2])
+    functions = _model_json(kept[0])["modelTopology"]["library"]["function"]
+    arguments = [a["name"] for f in functions for a in f["signature"]["inputArg"]]
+    assert "stored" in arguments  # tensor_lists's loop variable
+
+    lowered = _converted_three_times(
+        writer_saved_model,
+        "write",
+        loop_saved_model,
+        ConversionOptions(control_flow_v2=False),
+        tmp_path / "lowered",
+    )
+    assert _files(lowered[0]) == _files(lowered[1]) == _files(lowered[2])
+    nodes = [node["name"] for node in _model_json(lowered[0])["modelTopology"]["node"]]
+    assert any(name.endswith("/taken") for name in nodes)  # lowered_loops's Identity
+
+
 def test_a_request_uses_the_loader_it_is_given(tiny_saved_model, tmp_path):
     from tfjs_converter.saved_model import load_saved_model
 
