@@ -570,3 +570,79 @@ def test_branches_returning_constants_and_loops_with_break_run_in_tfjs(
         model_attrs=f"control_flow_v2 = {control_flow_v2},",
     )
     _assert_node_rows_pass(log, [("constant_branch", "y"), ("early_exit", "total")])
+
+
+NESTED_EXPORT = """
+import sys
+
+import keras
+import tensorflow as tf
+
+
+class Nested(tf.Module):
+    def __init__(self):
+        super().__init__()
+        keras.utils.set_random_seed(1)
+        self.bigru = keras.Sequential(
+            [
+                keras.Input([5], dtype="int32"),
+                keras.layers.Embedding(10, 3, mask_zero=True),
+                keras.layers.Bidirectional(keras.layers.GRU(2)),
+            ]
+        )
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def arrays(self, x):
+        # Branches that take no input and return constants; an array written
+        # by a loop in a loop; an array of arrays made in each iteration.
+        sign = tf.cond(tf.reduce_sum(x) > 0.0, lambda: tf.constant(1.5), lambda: tf.constant(-2.5))
+        flat = tf.TensorArray(tf.float32, size=6)
+        outer = tf.TensorArray(tf.float32, size=3)
+        for i in tf.range(3):
+            inner = tf.TensorArray(tf.float32, size=2)
+            for j in tf.range(2):
+                value = x * tf.cast(i + 1, tf.float32) + tf.cast(j, tf.float32)
+                flat = flat.write(i * 2 + j, value)
+                inner = inner.write(j, value)
+            outer = outer.write(i, inner.stack())
+        return {"sign": sign * x, "flat": flat.stack(), "outer": outer.stack()}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 5], tf.int32, name="ids")])
+    def masked(self, ids):
+        # Bidirectional reverses its bool mask: wasm's bool ReverseV2 aborted.
+        # A scalar string output, from branches that take no input.
+        text = tf.cond(
+            tf.reduce_sum(ids) > 20, lambda: tf.constant("long"), lambda: tf.constant("short")
+        )
+        return {"h": self.bigru(ids), "text": text}
+
+
+module = Nested()
+tf.saved_model.save(
+    module, sys.argv[1], signatures={"arrays": module.arrays, "masked": module.masked}
+)
+"""
+
+
+@pytest.mark.parametrize("control_flow_v2", [True, False])
+def test_nested_arrays_constant_branches_and_masked_rnns_run_in_tfjs(
+    bazel, scratch_package, control_flow_v2
+):
+    log = _model_test_log(
+        bazel,
+        scratch_package,
+        "nested",
+        NESTED_EXPORT,
+        ["arrays", "masked"],
+        model_attrs=f"control_flow_v2 = {control_flow_v2},",
+    )
+    _assert_node_rows_pass(
+        log,
+        [
+            ("arrays", "flat"),
+            ("arrays", "outer"),
+            ("arrays", "sign"),
+            ("masked", "h"),
+            ("masked", "text"),
+        ],
+    )

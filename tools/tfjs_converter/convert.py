@@ -76,14 +76,17 @@ def convert(request: ConversionRequest, load: Loader | None = None) -> None:
         weights: dict[str, dict] = {}
         for signature, output_dir in outputs.items():
             staged[signature] = _staging_directory(output_dir)
-            weights[signature] = convert_concrete_function(
-                model.concrete_function(signature),
-                staged[signature],
-                signature_def=model.signature_def(signature),
-                module=model.module,
-                options=request.options_for(signature),
-                tensorflow_version=model.tensorflow_version,
-            )
+            try:
+                weights[signature] = convert_concrete_function(
+                    model.concrete_function(signature),
+                    staged[signature],
+                    signature_def=model.signature_def(signature),
+                    module=model.module,
+                    options=request.options_for(signature),
+                    tensorflow_version=model.tensorflow_version,
+                )
+            except ConversionError as error:
+                raise ConversionError(f"signature {signature!r}: {error}") from None
         _check_quantization_patterns(request, weights)
         if request.report_json or request.report_markdown or request.budget != NO_BUDGET:
             from tfjs_converter import report

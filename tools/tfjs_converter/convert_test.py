@@ -236,7 +236,9 @@ def test_metadata_becomes_user_defined_metadata(tiny_saved_model, tmp_path):
 def test_unsupported_op_is_named_with_the_skip_op_check_fix(unsupported_op_saved_model, tmp_path):
     with pytest.raises(ConversionError) as error:
         convert_saved_model(unsupported_op_saved_model, ["gamma"], tmp_path / "checked")
-    assert "TensorFlow.js has no kernel for op Lgamma" in str(error.value)
+    assert str(error.value).startswith(
+        "signature 'gamma': TensorFlow.js has no kernel for op Lgamma"
+    )
     assert "skip_op_check" in str(error.value)
 
     options = ConversionOptions(skip_op_check=True)
@@ -251,6 +253,7 @@ def test_debug_ops_are_named_with_the_strip_debug_ops_fix(checked_saved_model, t
     with pytest.raises(ConversionError) as error:
         convert_saved_model(checked_saved_model, ["root"], tmp_path / "kept")
     assert str(error.value) == (
+        "signature 'root': "
         "TensorFlow.js has no kernel for ops Assert, CheckNumerics: they only check values "
         "while debugging: set strip_debug_ops to remove them"
     )
@@ -285,6 +288,7 @@ def test_an_op_named_unlike_its_api_is_named_with_it(tmp_path):
     with pytest.raises(ConversionError) as error:
         convert_saved_model(tmp_path / "model", ["pick"], tmp_path / "out")
     assert str(error.value).startswith(
+        "signature 'pick': "
         "TensorFlow.js has no kernel for op _SwitchN (from tf.switch_case): change the model"
     )
 
@@ -386,6 +390,24 @@ def test_rewritten_loops_and_branches_convert_to_the_same_bytes_every_time(
     assert _files(lowered[0]) == _files(lowered[1]) == _files(lowered[2])
     nodes = [node["name"] for node in _model_json(lowered[0])["modelTopology"]["node"]]
     assert any(name.endswith("/taken") for name in nodes)  # lowered_loops's Identity
+
+
+def test_a_branch_without_inputs_lists_no_input_arguments(tmp_path):
+    # TF.js reads a function's inputArg without checking for it; protobuf's
+    # JSON leaves an empty list out.
+    import tensorflow as tf
+
+    class Sign(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+        def sign(self, x):
+            positive = tf.reduce_sum(x) > 0.0
+            return {"y": tf.cond(positive, lambda: tf.constant(1.5), lambda: tf.constant(-2.5))}
+
+    module = Sign()
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"sign": module.sign})
+    directory = convert_saved_model(tmp_path / "model", ["sign"], tmp_path / "out")["sign"]
+    functions = _model_json(directory)["modelTopology"]["library"]["function"]
+    assert [f["signature"]["inputArg"] for f in functions] == [[], []]
 
 
 def test_a_request_uses_the_loader_it_is_given(tiny_saved_model, tmp_path):

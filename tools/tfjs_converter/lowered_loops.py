@@ -21,6 +21,14 @@ and two forms of TensorFlow's lowering never have one after the first:
 Otherwise the nodes after them never ran in the second iteration, and the
 model failed with `Cannot compute the outputs [...] from the provided
 inputs` (a Keras LSTM, a greedy decoder; tensorflowjs's own output too).
+
+And a node all of whose data inputs are constants (a `TensorListReserve` of
+a TensorArray made in each iteration) is ready once, from the weights, not
+once per iteration or only in its branch: TensorFlow ties it to its frame
+through its constants' control inputs, which TF.js does not read on a
+weight. Such a node takes its constants' control inputs as its own; without
+them a loop in a loop wrote every outer iteration into one array, without
+an error.
 Only TF.js runs the result: TensorFlow wants every input of a loop's node to
 come from the loop's frame.
 """
@@ -36,10 +44,15 @@ def lowered_loops_for_tfjs(graph_def: graph_pb2.GraphDef) -> list[str]:
     """Rewrites graph_def's lowered loops as the module says, in place.
 
     Returns:
-      The names of the Enter nodes dropped and of the Switch nodes whose
-      control inputs moved.
+      The names of the Enter nodes dropped, of the Switch nodes whose control
+      inputs moved, and of the nodes that took their constants' control
+      inputs.
     """
-    return _constants_without_enters(graph_def) + _switch_controls_on_the_body(graph_def)
+    return (
+        _constants_without_enters(graph_def)
+        + _switch_controls_on_the_body(graph_def)
+        + _constant_fed_nodes_in_their_frame(graph_def)
+    )
 
 
 def _constants_without_enters(graph_def: graph_pb2.GraphDef) -> list[str]:
@@ -96,6 +109,21 @@ def _switch_controls_on_the_body(graph_def: graph_pb2.GraphDef) -> list[str]:
         _replace_inputs(node, inputs)
     graph_def.node.extend(taken.values())
     return sorted(taken)
+
+
+def _constant_fed_nodes_in_their_frame(graph_def: graph_pb2.GraphDef) -> list[str]:
+    nodes = {node.name: node for node in graph_def.node}
+    changed = []
+    for node in graph_def.node:
+        data = [nodes[node_name(i)] for i in node.input if not i.startswith("^")]
+        if node.op in ("Const", "Merge") or not data or any(n.op != "Const" for n in data):
+            continue
+        controls = [i for n in data for i in n.input if i.startswith("^")]
+        added = [i for i in dict.fromkeys(controls) if i not in node.input]
+        if added:
+            node.input.extend(added)
+            changed.append(node.name)
+    return changed
 
 
 def _replace_inputs(node: node_def_pb2.NodeDef, inputs: list[str]) -> None:

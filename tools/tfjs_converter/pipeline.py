@@ -48,7 +48,11 @@ from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.lowered_loops import lowered_loops_for_tfjs
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.saved_model import flattened_keys, signature_input_keys
-from tfjs_converter.substitutes import one_hot_in_int32, substitute_missing_kernels
+from tfjs_converter.substitutes import (
+    bool_reverse_in_int32,
+    one_hot_in_int32,
+    substitute_missing_kernels,
+)
 from tfjs_converter.tensor_lists import return_stored_tensors
 from tfjs_converter.vocabulary import inline_vocabulary_files
 
@@ -179,6 +183,7 @@ def convert_concrete_function(
     reshape_table_lookups(graph_def)
     rank_one_biases(graph_def)
     one_hot_in_int32(graph_def)
+    bool_reverse_in_int32(graph_def)
     return_stored_tensors(graph_def)
     branch_constants_through_identities(graph_def)
     lowered_loops_for_tfjs(graph_def)
@@ -193,7 +198,7 @@ def convert_concrete_function(
     # checked above) with print(); a library keeps its caller's stdout clean.
     with contextlib.redirect_stdout(sys.stderr):
         tfjs_saved_model.write_artifacts(
-            MessageToDict(graph_def),
+            _model_topology(graph_def),
             weights,
             str(model_json),
             tensorflow_version or tf.__version__,
@@ -207,6 +212,21 @@ def convert_concrete_function(
         )
     canonicalize_model_json(model_json)
     return {weight["name"]: weight["data"] for group in weights for weight in group}
+
+
+def _model_topology(graph_def: graph_pb2.GraphDef) -> dict:
+    """graph_def as model.json's modelTopology, with every function's argument lists.
+
+    MessageToDict leaves an empty list out, and TF.js reads a function's
+    `inputArg` without checking for it: an If branch that takes no input (a
+    `tf.cond` returning constants, autograph's `continue`) failed with
+    `Cannot read properties of undefined (reading 'forEach')`.
+    """
+    topology = MessageToDict(graph_def)
+    for function in topology.get("library", {}).get("function", []):
+        function["signature"].setdefault("inputArg", [])
+        function["signature"].setdefault("outputArg", [])
+    return topology
 
 
 def _signature_keys(

@@ -91,7 +91,8 @@ def test_a_tensorflow_imported_first_with_onednn_on_is_refused_with_the_fix(
     assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith(
-        "tfjs_converter.errors.ConversionError: TensorFlow runs with its oneDNN rewrites on"
+        "tfjs_converter.errors.ConversionError: signature 'squash': "
+        "TensorFlow runs with its oneDNN rewrites on"
     ), last_line
     assert "import tfjs_converter before TensorFlow, or set TF_ENABLE_ONEDNN_OPTS=0" in last_line
     assert not (tmp_path / "out" / "squash").exists()

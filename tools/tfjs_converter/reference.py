@@ -169,7 +169,11 @@ def _run(
             f"signature {signature!r} fails in TensorFlow on {made}: {_op_error_cause(error)}. "
             f"Give inputs it accepts: {_GIVE_INPUTS}"
         ) from None
-    return {key: value.numpy() for key, value in outputs.items()}
+    # A scalar string's numpy() is bytes, not an array of them.
+    return {
+        key: np.asarray(value.numpy(), dtype=object if value.dtype == tf.string else None)
+        for key, value in outputs.items()
+    }
 
 
 def _op_error_cause(error: tf.errors.OpError) -> str:

@@ -206,3 +206,22 @@ tf.saved_model.save(module, sys.argv[1], signatures={"call": module.call})
         "SavedModel does not save: neither TensorFlow after loading it nor TF.js can run "
         "that part. Compute it outside the model."
     )
+
+
+def test_a_scalar_string_output_is_text(tmp_path):
+    # Its numpy() is bytes, not an array.
+    import tensorflow as tf
+
+    class Label(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+        def label(self, x):
+            return {"word": tf.where(tf.reduce_sum(x) > 0.0, "up", "down")}
+
+    module = Label()
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"label": module.label})
+    data = reference(load_saved_model(tmp_path / "model"), ["label"], {"label": {"x": [1.0]}})
+    assert data["signatures"]["label"]["outputs"]["word"] == {
+        "dtype": "string",
+        "shape": [],
+        "data": ["up"],
+    }

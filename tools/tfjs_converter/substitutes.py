@@ -12,6 +12,11 @@ values' int32 bits into the output (1.0 comes out as 1.4e-45, -1.0 as NaN),
 while its int32 OneHot is right. It becomes an int32 OneHot of 1 and 0 that
 selects the on or off value (`SelectV2`), the same on every backend.
 
+`ReverseV2` of bools: the wasm backend's kernel gives wrong values (99 for
+true) or aborts with `memory access out of bounds` (a Keras RNN with
+`go_backwards` or a Bidirectional one reverses its bool mask). It becomes
+an int32 ReverseV2 between two casts.
+
 `ResourceGather` of a frozen variable inside a function: freezing turns a
 variable a loop body reads (an embedding looked up in a decoding loop) into
 a float input of the body, and its `ReadVariableOp` into an Identity, but
@@ -69,6 +74,18 @@ def one_hot_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
       The names of the nodes replaced (`function/N` inside a function).
     """
     return _replace_each(graph_def, "OneHot", _selected_by_int32_one_hot)
+
+
+def bool_reverse_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
+    """Replaces each bool ReverseV2 node N of graph_def, in place.
+
+    N keeps its name, now on the Cast back to bool of `N/reversed`, the int32
+    ReverseV2 of `N/int32`.
+
+    Returns:
+      The names of the nodes replaced (`function/N` inside a function).
+    """
+    return _replace_each(graph_def, "ReverseV2", _reversed_as_int32)
 
 
 def gathers_of_frozen_variables(graph_def: graph_pb2.GraphDef) -> list[str]:
@@ -138,11 +155,7 @@ def _selected_by_int32_one_hot(
     ints.attr["T"].type = int32
     ints.attr["TI"].CopyFrom(node.attr["TI"])
     ints.attr["axis"].CopyFrom(node.attr["axis"])
-    mask = node_def_pb2.NodeDef(
-        name=scope.names.free(f"{node.name}/mask"), op="Cast", input=[scope.output(ints)]
-    )
-    mask.attr["SrcT"].type = int32
-    mask.attr["DstT"].type = tf.bool.as_datatype_enum
+    mask = _cast(scope.names.free(f"{node.name}/mask"), scope.output(ints), tf.int32, tf.bool)
     scope.change_op(node, "SelectV2")
     del node.input[:]
     node.input.extend([scope.output(mask), on, off])
@@ -170,3 +183,26 @@ def _gather_v2(scope: GraphScope, node: node_def_pb2.NodeDef) -> list[node_def_p
     node.attr["Taxis"].type = tf.int32.as_datatype_enum
     node.attr["batch_dims"].i = batch_dims
     return [axis]
+
+
+def _reversed_as_int32(
+    scope: GraphScope, node: node_def_pb2.NodeDef
+) -> list[node_def_pb2.NodeDef] | None:
+    if node.attr["T"].type != tf.bool.as_datatype_enum:
+        return None
+    tensor, axis, *controls = node.input
+    ints = _cast(scope.names.free(f"{node.name}/int32"), tensor, tf.bool, tf.int32)
+    reverse = node_def_pb2.NodeDef(name=scope.names.free(f"{node.name}/reversed"), op="ReverseV2")
+    reverse.input.extend([scope.output(ints), axis, *controls])
+    reverse.attr["T"].type = tf.int32.as_datatype_enum
+    reverse.attr["Tidx"].CopyFrom(node.attr["Tidx"])
+    scope.change_op(node, "Cast")
+    node.CopyFrom(_cast(node.name, scope.output(reverse), tf.int32, tf.bool))
+    return [ints, reverse]
+
+
+def _cast(name: str, tensor: str, source: tf.DType, destination: tf.DType) -> node_def_pb2.NodeDef:
+    node = node_def_pb2.NodeDef(name=name, op="Cast", input=[tensor])
+    node.attr["SrcT"].type = source.as_datatype_enum
+    node.attr["DstT"].type = destination.as_datatype_enum
+    return node

@@ -4,6 +4,7 @@ from tensorflow.core.framework import graph_pb2
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from tfjs_converter.substitutes import (
+    bool_reverse_in_int32,
     gathers_of_frozen_variables,
     one_hot_in_int32,
     substitute_erfc,
@@ -174,3 +175,26 @@ def test_gathers_from_a_variable_frozen_inside_a_loop_become_gathers_of_its_valu
         rows, cells = session.run([t.name for t in frozen.outputs], {"n:0": 4})
     np.testing.assert_array_equal(rows, [0 + 2 + 4 + 6, 1 + 3 + 5 + 7])
     assert cells == 4 * 3  # table[1, 1], four times
+
+
+def test_a_bool_reverse_becomes_an_int32_reverse_between_casts():
+    # wasm's bool ReverseV2 gave 99 for true, or aborted.
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+        tf.identity(tf.reverse(x > 0.0, [1], name="flipped"), name="out")
+        tf.reverse(x, [0], name="floats")
+    graph_def = graph.as_graph_def()
+    assert bool_reverse_in_int32(graph_def) == ["flipped"]
+
+    nodes = {node.name: node for node in graph_def.node}
+    assert (nodes["flipped"].op, list(nodes["flipped"].input)) == ("Cast", ["flipped/reversed"])
+    assert nodes["flipped/reversed"].attr["T"].type == tf.int32.as_datatype_enum
+    assert nodes["floats"].op == "ReverseV2"
+    rewritten = tf.Graph()
+    with rewritten.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    x = np.array([[0.5, -1.0, 2.0], [-0.5, 1.0, 0.0]], np.float32)
+    with tf.compat.v1.Session(graph=rewritten) as session:
+        (out,) = session.run(["out:0"], {"x:0": x})
+    np.testing.assert_array_equal(out, np.flip(x > 0.0, 1))

@@ -17,8 +17,10 @@ input or hold as a constant becomes one more result of that function:
   Identity, the condition takes and ignores it, the While starts it at a
   scalar zero);
 - of an If's branch, as one more output of the If (the other branch returns
-  a scalar zero in its place), which in turn becomes a result of the
-  function holding the If.
+  a scalar zero in its place).
+The new outputs of a loop or an If inside a function are in turn results of
+that function, as the list may be one made outside it (a loop in a loop
+writing the outer loop's array).
 TF.js then keeps each stored tensor as it keeps every result (and the list
 keeps it through the next iteration). TensorFlow computes what it computed
 before. Only While and If are followed: a store in a function that
@@ -73,12 +75,17 @@ class _Rewrite:
         self.changed: list[str] = []
 
     def control_flow(self, scope: GraphScope) -> list[_Stored]:
-        """Rewrites the loops and branches of scope: the If outputs it gained."""
+        """Rewrites the loops and branches of scope: the outputs they gained."""
         gained = []
         for node in list(scope.nodes):
             if node.op in _WHILE_OPS:
-                for dtype in self._loop(node.attr["body"].func.name, node.attr["cond"].func.name):
+                count = len(node.attr["T"].list.type)
+                dtypes = self._loop(node.attr["body"].func.name, node.attr["cond"].func.name)
+                for index, dtype in enumerate(dtypes):
                     _add_loop_input(scope, node, dtype)
+                    # The last value stored: a list made outside this scope
+                    # holds it after the scope has run.
+                    gained.append(_Stored(scope.output(node, count + index), dtype, node.name, []))
             elif node.op in _IF_OPS:
                 stored = self._branches(
                     node.attr["then_branch"].func.name, node.attr["else_branch"].func.name
@@ -94,7 +101,7 @@ class _Rewrite:
         return gained
 
     def _stored(self, name: str) -> list[_Stored]:
-        """What function `name` must return: what it stores, what its Ifs gained."""
+        """What function `name` must return: what it stores, what its loops and Ifs gained."""
         scope = self._functions[name]
         return self.control_flow(scope) + list(_unreturned_stores(scope))
 

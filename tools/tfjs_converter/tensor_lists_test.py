@@ -49,6 +49,15 @@ def _branches(x):
     return tf.identity(stored.stack(), name="y")
 
 
+def _written_by_an_inner_loop(x):
+    # The array is the outer loop's: the inner loop's last value leaves both.
+    flat = tf.TensorArray(tf.float32, size=6)
+    for i in tf.range(3):
+        for j in tf.range(2):
+            flat = flat.write(i * 2 + j, tf.tanh(x[:, i, j]) + tf.cast(j, tf.float32))
+    return tf.identity(flat.stack(), name="y")
+
+
 def _loop_inputs(x):
     # Each iteration stores the state it was given: an input of the body.
     stored = tf.TensorArray(tf.float32, size=5)
@@ -121,6 +130,22 @@ def test_a_value_stored_in_a_branch_is_returned_by_the_if_and_then_by_the_loop()
     assert [
         _returned_node(body, result.name).input[0] for result in body.signature.output_arg[-2:]
     ] == [f"{branch.name}:output:{outputs - 2}", f"{branch.name}:output:{outputs - 1}"]
+    np.testing.assert_array_equal(_run(graph_def, "y:0"), before)
+
+
+def test_the_last_value_an_inner_loop_stores_is_returned_by_the_outer_body_too():
+    graph_def = _graph_def(_written_by_an_inner_loop)
+    before = _run(graph_def, "y:0")
+
+    return_stored_tensors(graph_def)
+
+    outer_body = next(
+        f for f in _bodies(graph_def) if any(n.op.endswith("While") for n in f.node_def)
+    )
+    (inner_loop,) = [node for node in outer_body.node_def if node.op.endswith("While")]
+    last = len(inner_loop.attr["T"].list.type) - 1
+    returned = _returned_node(outer_body, outer_body.signature.output_arg[-1].name)
+    assert returned.input[0] == f"{inner_loop.name}:output:{last}"
     np.testing.assert_array_equal(_run(graph_def, "y:0"), before)
 
 
