@@ -279,6 +279,9 @@ tfjs_model_test(
     )
     label = f"{scratch_package.label}:{name}_tfjs_test"
     result = bazel("test", label, check=False)
+    if result.returncode == 1:  # the build failed: the first error says why
+        output = result.stdout + result.stderr
+        raise AssertionError(output[output.find("ERROR:") :][:3000])
     log = read_test_log(bazel, label)
     assert result.returncode == 0, log[-3000:]
     return log
@@ -543,12 +546,29 @@ class Breaks(tf.Module):
                 break
         return {"total": total}
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def skip_and_exit(self, x):
+        # With continue, the loop body returns several outputs of one If.
+        total, count = tf.zeros_like(x), tf.constant(0)
+        for i in tf.range(10):
+            if i % 2 == 1:
+                continue
+            if i >= 6:
+                break
+            total += tf.abs(x) * tf.cast(i + 1, tf.float32)
+            count += 1
+        return {"total": total, "count": count}
+
 
 module = Breaks()
 tf.saved_model.save(
     module,
     sys.argv[1],
-    signatures={"constant_branch": module.constant_branch, "early_exit": module.early_exit},
+    signatures={
+        "constant_branch": module.constant_branch,
+        "early_exit": module.early_exit,
+        "skip_and_exit": module.skip_and_exit,
+    },
 )
 """
 
@@ -566,10 +586,18 @@ def test_branches_returning_constants_and_loops_with_break_run_in_tfjs(
         scratch_package,
         "breaks",
         BREAKS_EXPORT,
-        ["constant_branch", "early_exit"],
+        ["constant_branch", "early_exit", "skip_and_exit"],
         model_attrs=f"control_flow_v2 = {control_flow_v2},",
     )
-    _assert_node_rows_pass(log, [("constant_branch", "y"), ("early_exit", "total")])
+    _assert_node_rows_pass(
+        log,
+        [
+            ("constant_branch", "y"),
+            ("early_exit", "total"),
+            ("skip_and_exit", "count"),
+            ("skip_and_exit", "total"),
+        ],
+    )
 
 
 NESTED_EXPORT = """

@@ -410,6 +410,35 @@ def test_a_branch_without_inputs_lists_no_input_arguments(tmp_path):
     assert [f["signature"]["inputArg"] for f in functions] == [[], []]
 
 
+def test_a_loop_with_break_and_continue_converts_again_in_the_same_process(tmp_path):
+    # Freezing it adds a function TensorFlow names without a counter
+    # (while_cond_function) to the process's eager context: the second
+    # conversion's differed and was refused.
+    import tensorflow as tf
+
+    class SkipAndExit(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+        def skip_and_exit(self, x):
+            total, count = tf.zeros_like(x), tf.constant(0)
+            for i in tf.range(10):
+                if i % 2 == 1:
+                    continue
+                if i >= 6:
+                    break
+                total += tf.abs(x) * tf.cast(i + 1, tf.float32)
+                count += 1
+            return {"total": total, "count": count}
+
+    module = SkipAndExit()
+    signatures = {"skip_and_exit": module.skip_and_exit}
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures=signatures)
+    for attempt, control_flow_v2 in enumerate([True, False, True]):
+        options = ConversionOptions(control_flow_v2=control_flow_v2)
+        convert_saved_model(
+            tmp_path / "model", ["skip_and_exit"], tmp_path / str(attempt), options=options
+        )
+
+
 def test_a_request_uses_the_loader_it_is_given(tiny_saved_model, tmp_path):
     from tfjs_converter.saved_model import load_saved_model
 

@@ -23,6 +23,7 @@ import fnmatch
 import importlib
 import importlib.util
 import json
+import re
 import sys
 import types
 import weakref
@@ -35,11 +36,12 @@ from google.protobuf.json_format import MessageToDict
 from tensorflow.core.framework import graph_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow.python.checkpoint.trackable_view import TrackableView
+from tensorflow.python.eager import context
 from tensorflow.python.trackable.resource import TrackableResource
 from tensorflow.python.util import _pywrap_util_port
 
 from tfjs_converter import ONEDNN_VARIABLE
-from tfjs_converter.branch_constants import branch_constants_through_identities
+from tfjs_converter.branch_results import branch_results_for_tfjs
 from tfjs_converter.canonical_graph import canonicalize_graph
 from tfjs_converter.errors import ConversionError
 from tfjs_converter.fused_bias import rank_one_biases
@@ -156,9 +158,7 @@ def convert_concrete_function(
     _check_onednn_is_off()
     _check_no_variable_writes(concrete_function)
     frozen_graph = substitute_missing_kernels(
-        tfjs_saved_model._freeze_saved_model_v2(
-            concrete_function, control_flow_v2=options.control_flow_v2
-        )
+        _frozen_graph(concrete_function, options.control_flow_v2)
     )
     initializer = _resource_initializer(module, options) if module is not None else None
     table_inputs = initializer.table_inputs(concrete_function) if initializer else {}
@@ -185,7 +185,7 @@ def convert_concrete_function(
     one_hot_in_int32(graph_def)
     bool_reverse_in_int32(graph_def)
     return_stored_tensors(graph_def)
-    branch_constants_through_identities(graph_def)
+    branch_results_for_tfjs(graph_def)
     lowered_loops_for_tfjs(graph_def)
     canonicalize_graph(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
@@ -212,6 +212,33 @@ def convert_concrete_function(
         )
     canonicalize_model_json(model_json)
     return {weight["name"]: weight["data"] for group in weights for weight in group}
+
+
+_DUPLICATE_FUNCTION = re.compile(r"Attempting to add a duplicate function with name: (\S+) ")
+
+
+def _frozen_graph(concrete_function, control_flow_v2: bool) -> tf.Graph:
+    """The function's graph with its variables as constants, as tensorflowjs freezes it.
+
+    Freezing adds the frozen graph's functions to TensorFlow's process-wide
+    eager context, and TensorFlow's optimizer names some of them without a
+    counter (`while_cond_function` for a loop with `break` and `continue`):
+    in a persistent worker, the next model's different function of that name
+    was refused ("Attempting to add a duplicate function"). The earlier
+    conversion's function is then removed, and the freezing done again.
+    """
+    try:
+        return tfjs_saved_model._freeze_saved_model_v2(
+            concrete_function, control_flow_v2=control_flow_v2
+        )
+    except tf.errors.InvalidArgumentError as error:
+        duplicate = _DUPLICATE_FUNCTION.search(error.message)
+        if duplicate is None:
+            raise
+        context.context().remove_function(duplicate.group(1))
+    return tfjs_saved_model._freeze_saved_model_v2(
+        concrete_function, control_flow_v2=control_flow_v2
+    )
 
 
 def _model_topology(graph_def: graph_pb2.GraphDef) -> dict:

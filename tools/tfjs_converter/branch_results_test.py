@@ -3,7 +3,7 @@ import json
 import tensorflow as tf
 from tensorflow.core.framework import function_pb2, graph_pb2
 
-from tfjs_converter.branch_constants import branch_constants_through_identities
+from tfjs_converter.branch_results import branch_results_for_tfjs
 from tfjs_converter.convert import convert_saved_model
 from tfjs_converter.options import ConversionOptions
 
@@ -50,7 +50,7 @@ def _graph_def() -> graph_pb2.GraphDef:
 
 def test_a_result_naming_a_constant_names_an_identity_of_it():
     graph_def = _graph_def()
-    assert branch_constants_through_identities(graph_def) == ["branch/one"]
+    assert branch_results_for_tfjs(graph_def) == ["branch/one"]
     function = graph_def.library.function[0]
     assert dict(function.ret) == {"one": "c/result:output:0", "same": "x"}
     identity = function.node_def[-1]
@@ -60,6 +60,34 @@ def test_a_result_naming_a_constant_names_an_identity_of_it():
         ["c:output:0"],
     )
     assert identity.attr["T"].type == tf.float32.as_datatype_enum
+
+
+def test_results_naming_outputs_of_one_node_name_identities_of_their_own():
+    # TF.js keeps one output index per node: both results returned the last.
+    function = function_pb2.FunctionDef()
+    function.signature.name = "body"
+    for name in ("first", "second", "alone"):
+        function.signature.output_arg.add(name=name, type=tf.int32.as_datatype_enum)
+    function.node_def.add(name="branch", op="If")
+    function.node_def.add(name="other", op="Identity")
+    function.ret["first"] = "branch:output:0"
+    function.ret["second"] = "branch:output:1"
+    function.ret["alone"] = "other:output:0"
+    graph_def = graph_pb2.GraphDef()
+    graph_def.library.function.append(function)
+
+    assert branch_results_for_tfjs(graph_def) == ["body/first", "body/second"]
+    function = graph_def.library.function[0]
+    assert dict(function.ret) == {
+        "first": "branch/result:output:0",
+        "second": "branch/result_1:output:0",
+        "alone": "other:output:0",
+    }
+    identities = {node.name: list(node.input) for node in function.node_def[2:]}
+    assert identities == {
+        "branch/result": ["branch:output:0"],
+        "branch/result_1": ["branch:output:1"],
+    }
 
 
 def test_a_lowered_branch_constant_reaches_its_merge_through_an_identity_in_the_branch(
