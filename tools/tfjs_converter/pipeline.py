@@ -180,13 +180,8 @@ def convert_concrete_function(
             strip_debug_ops=options.strip_debug_ops,
             experiments=False,
         )
-    reshape_table_lookups(graph_def)
-    rank_one_biases(graph_def)
-    one_hot_in_int32(graph_def)
-    bool_reverse_in_int32(graph_def)
-    return_stored_tensors(graph_def)
-    branch_results_for_tfjs(graph_def)
-    lowered_loops_for_tfjs(graph_def)
+    for rewrite in _TFJS_REWRITES:
+        rewrite(graph_def)
     canonicalize_graph(graph_def)
     initializer_graph_def = initializer.graph_def() if initializer else None
     if initializer_graph_def is not None:
@@ -213,6 +208,19 @@ def convert_concrete_function(
     canonicalize_model_json(model_json)
     return {weight["name"]: weight["data"] for group in weights for weight in group}
 
+
+# What TF.js would run wrong or not at all in an optimized graph, rewritten
+# after tensorflowjs's optimizer, which would undo some of it (moving casts,
+# dropping Identities). Each module says what it rewrites and why.
+_TFJS_REWRITES = (
+    reshape_table_lookups,
+    rank_one_biases,
+    one_hot_in_int32,
+    bool_reverse_in_int32,
+    return_stored_tensors,
+    branch_results_for_tfjs,
+    lowered_loops_for_tfjs,
+)
 
 _DUPLICATE_FUNCTION = re.compile(r"Attempting to add a duplicate function with name: (\S+) ")
 
