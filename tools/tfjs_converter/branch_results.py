@@ -29,9 +29,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tensorflow.core.framework import graph_pb2, node_def_pb2
+from tensorflow.core.framework import graph_pb2
 
-from tfjs_converter.graph_nodes import GraphScope, graph_scopes, node_name
+from tfjs_converter.graph_nodes import (
+    GraphScope,
+    control_inputs,
+    graph_scopes,
+    identity_node,
+    node_name,
+)
 
 
 def branch_results_for_tfjs(graph_def: graph_pb2.GraphDef) -> list[str]:
@@ -70,8 +76,8 @@ def _merged_constants(graph_def: graph_pb2.GraphDef) -> list[str]:
     for merge in [node for node in scope.nodes if node.op == "Merge"]:
         for index, tensor in enumerate(merge.input):
             constant = constants.get(tensor)
-            if constant is not None and any(i.startswith("^") for i in constant.input):
-                controls = [i for i in constant.input if i.startswith("^")]
+            controls = control_inputs(constant) if constant is not None else []
+            if controls:
                 merge.input[index] = _identity(
                     scope, f"{constant.name}/result", tensor, constant.attr["dtype"].type, controls
                 )
@@ -83,9 +89,6 @@ def _identity(
     scope: GraphScope, name: str, tensor: str, dtype: int, controls: Sequence[str] = ()
 ) -> str:
     """Adds an Identity of tensor (of dtype) to scope: its output."""
-    identity = node_def_pb2.NodeDef(
-        name=scope.names.free(name), op="Identity", input=[tensor, *controls]
-    )
-    identity.attr["T"].type = dtype
+    identity = identity_node(scope.names.free(name), tensor, dtype, controls)
     scope.nodes.append(identity)
     return scope.output(identity)

@@ -29,7 +29,13 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-from tfjs_converter.graph_nodes import FreeNames, const_node, node_name
+from tfjs_converter.graph_nodes import (
+    FreeNames,
+    const_node,
+    control_inputs,
+    data_inputs,
+    node_name,
+)
 
 # Fused op -> the op it fused, and the attributes that op takes.
 _BASE_OPS = {
@@ -121,8 +127,7 @@ def _split(fused: node_def_pb2.NodeDef, names: FreeNames) -> list[node_def_pb2.N
     activation = _fused_ops(fused)[1:]
     if len(activation) > 1 or (activation and activation[0] not in _ACTIVATIONS):
         return None
-    data = [name for name in fused.input if not name.startswith("^")]
-    controls = [name for name in fused.input if name.startswith("^")]
+    data, controls = data_inputs(fused), control_inputs(fused)
     dtype = fused.attr["T"].type
     base = node_def_pb2.NodeDef(name=names.free(f"{fused.name}/{base_op}"), op=base_op)
     base.input.extend([*data[:2], *controls])

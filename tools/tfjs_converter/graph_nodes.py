@@ -3,7 +3,7 @@ names, and the scopes (main graph, library functions) a rewrite works in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableSequence
+from collections.abc import Iterable, MutableSequence, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -36,6 +36,25 @@ def const_node(name: str, values: np.ndarray | int, dtype: tf.DType) -> node_def
     node.attr["dtype"].type = dtype.as_datatype_enum
     node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(values, dtype=dtype))
     return node
+
+
+def identity_node(
+    name: str, tensor: str, dtype: int, controls: Sequence[str] = ()
+) -> node_def_pb2.NodeDef:
+    """An Identity node of tensor (of dtype), run after the control inputs (`^x`)."""
+    node = node_def_pb2.NodeDef(name=name, op="Identity", input=[tensor, *controls])
+    node.attr["T"].type = dtype
+    return node
+
+
+def control_inputs(node: node_def_pb2.NodeDef) -> list[str]:
+    """node's control inputs (`^x`)."""
+    return [name for name in node.input if name.startswith("^")]
+
+
+def data_inputs(node: node_def_pb2.NodeDef) -> list[str]:
+    """node's inputs but its control inputs."""
+    return [name for name in node.input if not name.startswith("^")]
 
 
 def node_name(node_input: str) -> str:

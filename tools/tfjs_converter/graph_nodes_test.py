@@ -2,7 +2,15 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import function_pb2, graph_pb2
 
-from tfjs_converter.graph_nodes import FreeNames, const_node, graph_scopes, node_name
+from tfjs_converter.graph_nodes import (
+    FreeNames,
+    const_node,
+    control_inputs,
+    data_inputs,
+    graph_scopes,
+    identity_node,
+    node_name,
+)
 
 
 def test_a_taken_name_gets_the_first_free_suffix():
@@ -54,3 +62,10 @@ def test_changing_a_function_nodes_op_renames_what_names_its_output():
     function = graph_def.library.function[0]
     assert list(function.node_def[1].input) == ["e:z:0", "^e"]
     assert function.ret["out"] == "e:z:0"
+
+
+def test_an_identity_node_runs_after_its_control_inputs():
+    node = identity_node("i", "x:1", tf.bool.as_datatype_enum, ["^pivot"])
+    assert (node.op, list(node.input)) == ("Identity", ["x:1", "^pivot"])
+    assert node.attr["T"].type == tf.bool.as_datatype_enum
+    assert (data_inputs(node), control_inputs(node)) == (["x:1"], ["^pivot"])

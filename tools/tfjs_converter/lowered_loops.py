@@ -37,7 +37,13 @@ from __future__ import annotations
 
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-from tfjs_converter.graph_nodes import FreeNames, node_name
+from tfjs_converter.graph_nodes import (
+    FreeNames,
+    control_inputs,
+    data_inputs,
+    identity_node,
+    node_name,
+)
 
 
 def lowered_loops_for_tfjs(graph_def: graph_pb2.GraphDef) -> list[str]:
@@ -97,13 +103,11 @@ def _switch_controls_on_the_body(graph_def: graph_pb2.GraphDef) -> list[str]:
             switch = loop_switches.get(i[1:]) if i.startswith("^") else None
             if switch is not None:
                 if switch.name not in taken:
-                    identity = node_def_pb2.NodeDef(
-                        name=names.free(f"{switch.name}/taken"),
-                        op="Identity",
-                        input=[f"{switch.name}:1"],
+                    taken[switch.name] = identity_node(
+                        names.free(f"{switch.name}/taken"),
+                        f"{switch.name}:1",
+                        switch.attr["T"].type,
                     )
-                    identity.attr["T"].CopyFrom(switch.attr["T"])
-                    taken[switch.name] = identity
                 i = f"^{taken[switch.name].name}"
             inputs.append(i)
         _replace_inputs(node, inputs)
@@ -115,10 +119,10 @@ def _constant_fed_nodes_in_their_frame(graph_def: graph_pb2.GraphDef) -> list[st
     nodes = {node.name: node for node in graph_def.node}
     changed = []
     for node in graph_def.node:
-        data = [nodes[node_name(i)] for i in node.input if not i.startswith("^")]
+        data = [nodes[node_name(i)] for i in data_inputs(node)]
         if node.op in ("Const", "Merge") or not data or any(n.op != "Const" for n in data):
             continue
-        controls = [i for n in data for i in n.input if i.startswith("^")]
+        controls = [i for n in data for i in control_inputs(n)]
         added = [i for i in dict.fromkeys(controls) if i not in node.input]
         if added:
             node.input.extend(added)

@@ -37,7 +37,7 @@ from collections.abc import Callable
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-from tfjs_converter.graph_nodes import GraphScope, const_node, graph_scopes
+from tfjs_converter.graph_nodes import GraphScope, const_node, control_inputs, graph_scopes
 
 
 def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
@@ -127,7 +127,7 @@ def _one_minus_erf(
         return None
     erf = node_def_pb2.NodeDef(name=scope.names.free(f"{node.name}/erf"), op="Erf")
     # Erfc's control inputs now guard the Erf.
-    erf.input.extend([node.input[0], *(i for i in node.input[1:] if i.startswith("^"))])
+    erf.input.extend([node.input[0], *control_inputs(node)])
     erf.attr["T"].type = dtype
     one = const_node(scope.names.free(f"{node.name}/one"), 1, tf.as_dtype(dtype))
     scope.change_op(node, "Sub")

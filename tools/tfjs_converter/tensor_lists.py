@@ -36,7 +36,15 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-from tfjs_converter.graph_nodes import FreeNames, GraphScope, const_node, graph_scopes
+from tfjs_converter.graph_nodes import (
+    FreeNames,
+    GraphScope,
+    const_node,
+    control_inputs,
+    data_inputs,
+    graph_scopes,
+    identity_node,
+)
 
 # TensorList op -> the index of the input it stores.
 _STORES = {"TensorListSetItem": 2, "TensorListPushBack": 1}
@@ -156,10 +164,9 @@ def _add_loop_input(scope: GraphScope, loop: node_def_pb2.NodeDef, dtype: int) -
     """Adds an input of dtype to loop, starting at 0, and the output that goes with it."""
     start = _zero_node(scope, dtype, f"{loop.name}/stored_start")
     # Control inputs come last in a NodeDef.
-    data_inputs = [i for i in loop.input if not i.startswith("^")]
-    controls = [i for i in loop.input if i.startswith("^")]
+    inputs = [*data_inputs(loop), start, *control_inputs(loop)]
     del loop.input[:]
-    loop.input.extend([*data_inputs, start, *controls])
+    loop.input.extend(inputs)
     loop.attr["T"].list.type.append(dtype)
     if "output_shapes" in loop.attr:
         loop.attr["output_shapes"].list.shape.add(unknown_rank=True)
@@ -178,12 +185,12 @@ def _add_result(scope: GraphScope, stored: _Stored) -> None:
     output index per node, so two results naming outputs of one node (an
     If's) would both return the same.
     """
-    identity = node_def_pb2.NodeDef(
-        name=scope.names.free("stored/identity"),
-        op="Identity",
-        input=[stored.tensor, *([f"^{stored.after}"] if stored.after else [])],
+    identity = identity_node(
+        scope.names.free("stored/identity"),
+        stored.tensor,
+        stored.dtype,
+        [f"^{stored.after}"] if stored.after else [],
     )
-    identity.attr["T"].type = stored.dtype
     scope.nodes.append(identity)
     outputs = FreeNames(a.name for a in scope.function.signature.output_arg)
     output = scope.function.signature.output_arg.add(name=outputs.free("stored"), type=stored.dtype)

@@ -22,7 +22,7 @@ import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
 from tfjs_converter.errors import ConversionError
-from tfjs_converter.graph_nodes import const_node, node_name
+from tfjs_converter.graph_nodes import const_node, control_inputs, node_name
 
 TEXT_FILE_INITIALIZER_OPS = ("InitializeTableFromTextFileV2",)
 TABLE_OPS = ("HashTableV2",)
@@ -124,12 +124,12 @@ def inline_vocabulary_files(graph_def: graph_pb2.GraphDef) -> list[str]:
         )
         keys_node = const_node(f"{node.name}/keys", keys, key_dtype)
         values_node = const_node(f"{node.name}/values", values, value_dtype)
-        control_inputs = [name for name in node.input if name.startswith("^")]
+        controls = control_inputs(node)
         name, table_input = node.name, node.input[0]
         node.Clear()
         node.name = name
         node.op = IMPORT_OP
-        node.input.extend([table_input, keys_node.name, values_node.name, *control_inputs])
+        node.input.extend([table_input, keys_node.name, values_node.name, *controls])
         node.attr["Tin"].type = key_dtype.as_datatype_enum
         node.attr["Tout"].type = value_dtype.as_datatype_enum
         added += [keys_node, values_node]
