@@ -345,11 +345,22 @@ tf.saved_model.save(
 """
 
 
-def test_dense_tanh_gelu_and_one_hot_outputs_run_in_tfjs_in_a_loop_too(bazel, scratch_package):
+@pytest.mark.parametrize("control_flow_v2", [True, False])
+def test_dense_tanh_gelu_and_one_hot_outputs_run_in_tfjs_in_a_loop_too(
+    bazel, scratch_package, control_flow_v2
+):
     # With TensorFlow's oneDNN rewrites on (the default on this machine's CPU),
     # tensorflowjs's remap pass fuses the Tanh into a _FusedMatMul that every
     # TF.js backend refuses: "Activation tanh has not been implemented".
-    log = _model_test_log(bazel, scratch_package, "dense", DENSE_EXPORT, ["squash", "looped"])
+    # Lowered: the GELU's constant 1 joins the loop's frame by a control input.
+    log = _model_test_log(
+        bazel,
+        scratch_package,
+        "dense",
+        DENSE_EXPORT,
+        ["squash", "looped"],
+        model_attrs=f"control_flow_v2 = {control_flow_v2},",
+    )
     _assert_node_rows_pass(
         log,
         [
@@ -489,6 +500,62 @@ def test_keras_rnns_tensor_arrays_and_gathers_in_loops_run_in_tfjs(
         model_attrs=f"control_flow_v2 = {control_flow_v2},",
     )
     _assert_node_rows_pass(log, [("keras_rnn", "h"), ("tensor_array", "rows"), ("decode", "total")])
+
+
+ATTENTION_EXPORT = """
+import sys
+
+import keras
+import tensorflow as tf
+
+
+class Attention(tf.Module):
+    def __init__(self):
+        super().__init__()
+        keras.utils.set_random_seed(2)
+        # Keras computes attention and its dense projections with Einsum.
+        self.block = keras.Sequential(
+            [
+                keras.Input([5, 8]),
+                keras.layers.EinsumDense("...b,bc->...c", output_shape=6, bias_axes="c"),
+            ]
+        )
+        self.attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+        self.attention(tf.zeros([1, 5, 6]), tf.zeros([1, 5, 6]))
+        self.kernel = tf.Variable(tf.random.stateless_normal([6, 6], seed=[7, 8]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 5, 8], tf.float32, name="x")])
+    def attend(self, x):
+        h = self.block(x)
+        for _ in tf.range(2):  # the same Einsums in a loop's body
+            h = tf.einsum("abc,cd->abd", self.attention(h, h), self.kernel)
+        return {
+            "attended": self.attention(h, h),
+            # TF.js cpu's Einsum gave this the shape [2, 6] instead of [2].
+            "total": tf.einsum("bij,bjk->b", h, tf.transpose(h, [0, 2, 1])),
+        }
+
+
+module = Attention()
+tf.saved_model.save(module, sys.argv[1], signatures={"attend": module.attend})
+"""
+
+
+@pytest.mark.parametrize("control_flow_v2", [True, False])
+def test_keras_attention_and_einsums_in_loops_run_on_every_backend(
+    bazel, scratch_package, control_flow_v2
+):
+    # wasm has no Einsum kernel (the backends budget refused the model), and
+    # cpu's gave `bij,bjk->b` the wrong shape.
+    log = _model_test_log(
+        bazel,
+        scratch_package,
+        "attention",
+        ATTENTION_EXPORT,
+        ["attend"],
+        model_attrs=f"control_flow_v2 = {control_flow_v2}, backends = ['cpu', 'wasm', 'webgl'],",
+    )
+    _assert_node_rows_pass(log, [("attend", "attended"), ("attend", "total")])
 
 
 BRANCHES_EXPORT = """

@@ -3,7 +3,7 @@ names, and the scopes (main graph, library functions) a rewrite works in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableSequence, Sequence
+from collections.abc import Iterable, Mapping, MutableSequence, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -124,6 +124,69 @@ class GraphScope:
         for key, name in list(self.function.ret.items()):
             if name == old_output:
                 self.function.ret[key] = new_output
+
+    def frame_anchor(self, inputs: Sequence[str]) -> list[str]:
+        """A control input (`^x`) that puts a new constant in the loop frame of inputs.
+
+        In a lowered loop (Enter, Merge, Switch, Exit nodes in the main graph)
+        a node belongs to the frame of its inputs, and a constant, having
+        none, to the outermost one: TensorFlow refuses a node whose inputs come
+        from two frames. The anchor is the first input made by a node that is
+        not a constant. Empty in functions (a kept loop's body is a frame of
+        its own) and where the graph has no lowered loop.
+        """
+        if self.function is not None or not any(node.op == "Enter" for node in self.nodes):
+            return []
+        ops = {node.name: node.op for node in self.nodes}
+        producers = [node_name(name) for name in inputs]
+        return [f"^{name}" for name in producers if ops.get(name) != "Const"][:1]
+
+    def splice(
+        self,
+        node: node_def_pb2.NodeDef,
+        fragment: graph_pb2.GraphDef,
+        inputs: Mapping[str, str],
+        output: str,
+        controls: Sequence[str] = (),
+    ) -> list[node_def_pb2.NodeDef]:
+        """Puts fragment, a graph built apart, in the place of node (of one output).
+
+        fragment's nodes named in inputs (its placeholders) stand for those
+        tensors of this scope and are not added. Its node `output` takes
+        node's name and place, so node's consumers read it; the others are
+        added as `<node>/<their name>` (made free). Those without an input
+        from another added node run after controls (`^x`).
+
+        Returns:
+          The nodes to add to the scope (node itself is changed in place).
+        """
+        added = {
+            part.name: node_def_pb2.NodeDef(
+                name=node.name
+                if part.name == output
+                else self.names.free(f"{node.name}/{part.name}"),
+                op=part.op,
+                attr=part.attr,
+            )
+            for part in fragment.node
+            if part.name not in inputs
+        }
+        for part in fragment.node:
+            if part.name not in inputs:
+                new = added[part.name]
+                for name in part.input:
+                    source, _, index = name.lstrip("^").partition(":")
+                    if name.startswith("^"):
+                        new.input.append(f"^{added[source].name}")
+                    elif source in inputs:
+                        new.input.append(inputs[source])
+                    else:
+                        new.input.append(self.output(added[source], int(index or 0)))
+                if not any(node_name(name) in added for name in part.input):
+                    new.input.extend(controls)
+        self.change_op(node, added[output].op)
+        node.CopyFrom(added.pop(output))
+        return list(added.values())
 
 
 def graph_scopes(graph_def: graph_pb2.GraphDef) -> list[GraphScope]:

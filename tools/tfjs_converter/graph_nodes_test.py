@@ -69,3 +69,36 @@ def test_an_identity_node_runs_after_its_control_inputs():
     assert (node.op, list(node.input)) == ("Identity", ["x:1", "^pivot"])
     assert node.attr["T"].type == tf.bool.as_datatype_enum
     assert (data_inputs(node), control_inputs(node)) == (["x:1"], ["^pivot"])
+
+
+def test_a_spliced_fragment_takes_the_nodes_place_in_a_function():
+    graph_def = graph_pb2.GraphDef()
+    graph_def.library.function.append(_function_def())
+    _, scope = graph_scopes(graph_def)
+    fragment = tf.Graph()
+    with fragment.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [], name="x")
+        tf.subtract(x, tf.constant(1.0, name="one"), name="less")
+
+    added = scope.splice(scope.nodes[0], fragment.as_graph_def(), {"x": "x"}, "less", ["^a"])
+
+    assert [(node.name, node.op, list(node.input)) for node in added] == [
+        ("e/one", "Const", ["^a"])
+    ]
+    function = graph_def.library.function[0]
+    e, d = function.node_def
+    assert (e.name, e.op, list(e.input)) == ("e", "Sub", ["x", "e/one:output:0"])
+    assert list(d.input) == ["e:z:0", "^e"]  # Sub's output argument is z
+    assert function.ret["out"] == "e:z:0"
+
+
+def test_a_frame_anchor_is_a_non_constant_input_in_a_lowered_loop():
+    graph_def = graph_pb2.GraphDef()
+    graph_def.node.add(name="c", op="Const")
+    graph_def.node.add(name="x", op="Identity", input=["c"])
+    (scope,) = graph_scopes(graph_def)
+    assert scope.frame_anchor(["c", "x:0"]) == []  # no lowered loop
+    graph_def.node.add(name="enter", op="Enter", input=["x"])
+    (scope,) = graph_scopes(graph_def)
+    assert scope.frame_anchor(["c", "x:0"]) == ["^x"]
+    assert scope.frame_anchor(["c"]) == []

@@ -25,6 +25,9 @@ TF.js has no such kernel, and TensorFlow's own optimizer refuses the graph.
 It becomes the GatherV2 it stands for, along axis `batch_dims` (freezing
 already does so for a ResourceGatherNd).
 
+`Einsum`: the wasm backend has no kernel, and cpu's computed some equations
+wrong (see `einsum.py`, which builds its replacement).
+
 All are rewritten in the main graph and in every function of its library:
 with `control_flow_v2` on (the default), a loop's body and a branch of a
 `tf.cond` are functions.
@@ -33,17 +36,33 @@ with `control_flow_v2` on (the default), a loop's body and a branch of a
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2, node_def_pb2
 
-from tfjs_converter.graph_nodes import GraphScope, const_node, control_inputs, graph_scopes
+from tfjs_converter.einsum import einsum_as_matmul, parse
+from tfjs_converter.graph_nodes import (
+    GraphScope,
+    const_node,
+    control_inputs,
+    data_inputs,
+    graph_scopes,
+)
+
+# The static shape of a main-graph tensor, by its name in a node's input (`x`, `x:1`).
+StaticShapes = Callable[[str], tf.TensorShape]
 
 
 def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
     """graph, or a copy of it with every substitutable op replaced."""
     graph_def = graph.as_graph_def()
-    if not substitute_erfc(graph_def) + gathers_of_frozen_variables(graph_def):
+    replaced = (
+        substitute_erfc(graph_def)
+        + gathers_of_frozen_variables(graph_def)
+        + einsums_as_matmuls(graph_def, partial(_static_shape, graph))
+    )
+    if not replaced:
         return graph
     substituted = tf.Graph()
     with substituted.as_default():
@@ -99,6 +118,25 @@ def gathers_of_frozen_variables(graph_def: graph_pb2.GraphDef) -> list[str]:
     return _replace_each(graph_def, "ResourceGather", _gather_v2)
 
 
+def einsums_as_matmuls(
+    graph_def: graph_pb2.GraphDef, shapes: StaticShapes | None = None
+) -> list[str]:
+    """Replaces each float Einsum node N of graph_def that `einsum.py` decomposes, in place.
+
+    N keeps its name, on the last op of its replacement (a Transpose, a
+    Reshape, the matrix product, a Sum); the others are `N/<op name>`.
+
+    Args:
+      graph_def: changed in place.
+      shapes: the static shapes of the main graph's tensors, which an
+        ellipsis needs (in a function, an Einsum with one is left as it is).
+
+    Returns:
+      The names of the nodes replaced (`function/N` inside a function).
+    """
+    return _replace_each(graph_def, "Einsum", partial(_einsum_as_matmul, shapes))
+
+
 Replacement = Callable[[GraphScope, node_def_pb2.NodeDef], list[node_def_pb2.NodeDef] | None]
 
 
@@ -130,6 +168,7 @@ def _one_minus_erf(
     erf.input.extend([node.input[0], *control_inputs(node)])
     erf.attr["T"].type = dtype
     one = const_node(scope.names.free(f"{node.name}/one"), 1, tf.as_dtype(dtype))
+    one.input.extend(scope.frame_anchor(node.input[:1]))
     scope.change_op(node, "Sub")
     del node.input[:]
     node.input.extend([scope.output(one), scope.output(erf)])
@@ -199,6 +238,55 @@ def _reversed_as_int32(
     scope.change_op(node, "Cast")
     node.CopyFrom(_cast(node.name, scope.output(reverse), tf.int32, tf.bool))
     return [ints, reverse]
+
+
+_FLOAT_TYPES = frozenset(t.as_datatype_enum for t in (tf.float16, tf.float32, tf.float64))
+
+
+def _einsum_as_matmul(
+    shapes: StaticShapes | None, scope: GraphScope, node: node_def_pb2.NodeDef
+) -> list[node_def_pb2.NodeDef] | None:
+    dtype = node.attr["T"].type
+    if dtype not in _FLOAT_TYPES:
+        return None
+    operands = data_inputs(node)
+    known = [
+        shapes(name) if shapes and scope.function is None else tf.TensorShape(None)
+        for name in operands
+    ]
+    equation = parse(node.attr["equation"].s.decode(), [shape.rank for shape in known])
+    if equation is None:
+        return None
+    fragment = tf.Graph()
+    with fragment.as_default():
+        placeholders = [
+            tf.compat.v1.placeholder(
+                tf.as_dtype(dtype),
+                shape if shape.rank is not None else [None] * len(labels),
+                name=f"operand_{index}",
+            )
+            for index, (shape, labels) in enumerate(zip(known, equation.operands, strict=True))
+        ]
+        result = einsum_as_matmul(equation, placeholders)
+        if result is None:
+            return None
+        if result.op.type == "Placeholder":
+            result = tf.identity(result)
+    return scope.splice(
+        node,
+        fragment.as_graph_def(),
+        {
+            placeholder.op.name: name
+            for placeholder, name in zip(placeholders, operands, strict=True)
+        },
+        result.op.name,
+        control_inputs(node) + scope.frame_anchor(operands),
+    )
+
+
+def _static_shape(graph: tf.Graph, node_input: str) -> tf.TensorShape:
+    name, _, index = node_input.partition(":")
+    return graph.get_tensor_by_name(f"{name}:{index or 0}").shape
 
 
 def _cast(name: str, tensor: str, source: tf.DType, destination: tf.DType) -> node_def_pb2.NodeDef:

@@ -3,6 +3,8 @@ import tensorflow as tf
 from tensorflow.core.framework import graph_pb2
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from tfjs_converter import substitutes
+from tfjs_converter.graph_nodes import data_inputs, node_name
 from tfjs_converter.substitutes import (
     bool_reverse_in_int32,
     gathers_of_frozen_variables,
@@ -198,3 +200,79 @@ def test_a_bool_reverse_becomes_an_int32_reverse_between_casts():
     with tf.compat.v1.Session(graph=rewritten) as session:
         (out,) = session.run(["out:0"], {"x:0": x})
     np.testing.assert_array_equal(out, np.flip(x > 0.0, 1))
+
+
+def _einsum_graph() -> tf.Graph:
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 3, 4], name="x")
+        kernel = tf.constant(np.arange(40, dtype=np.float32).reshape([4, 2, 5]), name="kernel")
+        with tf.control_dependencies([tf.no_op(name="first")]):
+            projected = tf.einsum("abc,cde->abde", x, kernel, name="projected")
+        tf.identity(projected, name="out")
+        tf.einsum("ii->i", tf.eye(3), name="diagonal")
+    return graph
+
+
+def test_an_einsum_becomes_a_matmul_under_its_own_name():
+    graph_def = _einsum_graph().as_graph_def()
+    einsum = next(node.name for node in graph_def.node if node.name.startswith("projected"))
+    assert substitutes.einsums_as_matmuls(graph_def) == [einsum]
+
+    nodes = {node.name: node for node in graph_def.node}
+    assert nodes[einsum].op == "Reshape"
+    matmul = nodes[node_name(nodes[einsum].input[0])]
+    assert (matmul.op, matmul.name) == ("MatMul", f"{einsum}/MatMul")
+    # What reads only the einsum's inputs, or nothing, runs after its control inputs.
+    added = {name for name in nodes if name.startswith(f"{einsum}/")}
+    first = [
+        nodes[n] for n in added if not any(node_name(i) in added for i in data_inputs(nodes[n]))
+    ]
+    assert first and all("^first" in node.input for node in first)
+    assert [node.op for node in graph_def.node].count("Einsum") == 1  # the diagonal
+
+
+def test_the_substituted_einsums_compute_the_same_in_the_graph_and_in_loops():
+    @tf.function(input_signature=[tf.TensorSpec([None, 3, 4], tf.float32, name="x")])
+    def attend(x):
+        kernel = tf.reshape(tf.range(16, dtype=tf.float32) / 16.0, [4, 4])
+        scores = tf.einsum("abc,adc->abd", x, x)
+        for _ in tf.range(2):
+            x = tf.einsum("abc,cd->abd", x, kernel) + tf.einsum("abd,adc->abc", scores, x)
+        return tf.identity(x, name="attended")
+
+    x = np.random.default_rng(3).standard_normal([2, 3, 4]).astype(np.float32)
+    expected = attend(x).numpy()
+    for lowered in (False, True):
+        frozen = convert_variables_to_constants_v2(
+            attend.get_concrete_function(), lower_control_flow=lowered
+        )
+        graph = substitute_missing_kernels(frozen.graph)
+        graph_def = graph.as_graph_def()
+        scopes = [graph_def.node, *(f.node_def for f in graph_def.library.function)]
+        assert "Einsum" not in {node.op for nodes in scopes for node in nodes}
+        with tf.compat.v1.Session(graph=graph) as session:
+            (out,) = session.run([frozen.outputs[0].name], {frozen.inputs[0].name: x})
+        np.testing.assert_allclose(out, expected, rtol=1e-5)
+
+
+def test_a_constant_added_in_a_lowered_loop_joins_the_loops_frame():
+    # TensorFlow refuses a node with inputs from two frames ("has inputs from
+    # different frames"), and so does its optimizer, which tensorflowjs runs next.
+    @tf.function(input_signature=[tf.TensorSpec([4], tf.float32, name="x")])
+    def refine(x):
+        for _ in tf.range(3):
+            x = tf.nn.gelu(x, approximate=False) - 0.5
+        return tf.identity(x, name="refined")
+
+    x = np.array([-4.0, -0.5, 0.7, 9.0], np.float32)
+    expected = refine(x).numpy()
+    frozen = convert_variables_to_constants_v2(
+        refine.get_concrete_function(), lower_control_flow=True
+    )
+    graph = substitute_missing_kernels(frozen.graph)
+    ones = [node for node in graph.as_graph_def().node if node.name.endswith("Erfc/one")]
+    assert len(ones) == 1 and len(ones[0].input) == 1 and ones[0].input[0].startswith("^")
+    with tf.compat.v1.Session(graph=graph) as session:
+        (out,) = session.run([frozen.outputs[0].name], {frozen.inputs[0].name: x})
+    np.testing.assert_allclose(out, expected, atol=1e-6)
