@@ -410,6 +410,31 @@ def test_a_branch_without_inputs_lists_no_input_arguments(tmp_path):
     assert [f["signature"]["inputArg"] for f in functions] == [[], []]
 
 
+def test_a_dimension_of_size_zero_is_written_as_zero(tmp_path):
+    # Protobuf's JSON leaves a size of 0 out ({}), which TF.js reads as NaN:
+    # it then refused every input ("must be [-1,NaN], but was [2,0]").
+    import tensorflow as tf
+
+    class Empty(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 0], tf.float32, name="x")])
+        def total(self, x):
+            return {"y": tf.reduce_sum(x, -1), "none": tf.zeros([0, 3])}
+
+    module = Empty()
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"total": module.total})
+    directory = convert_saved_model(tmp_path / "model", ["total"], tmp_path / "out")["total"]
+    model = _model_json(directory)
+    signature = model["signature"]
+    assert signature["inputs"]["x"]["tensorShape"]["dim"] == [{"size": "-1"}, {"size": "0"}]
+    assert signature["outputs"]["none"]["tensorShape"]["dim"] == [{"size": "0"}, {"size": "3"}]
+    shapes = [
+        node["attr"]["shape"]["shape"]["dim"]
+        for node in model["modelTopology"]["node"]
+        if node["op"] == "Placeholder"
+    ]
+    assert shapes == [[{"size": "-1"}, {"size": "0"}]]
+
+
 def test_a_loop_with_break_and_continue_converts_again_in_the_same_process(tmp_path):
     # Freezing it adds a function TensorFlow names without a counter
     # (while_cond_function) to the process's eager context: the second

@@ -29,6 +29,7 @@ import types
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -625,14 +626,33 @@ def canonicalize_model_json(path: Path) -> None:
 
     tensorflowjs serializes protobuf maps (node attributes) in an order that
     differs from one process to the next; sorted keys make equal models equal
-    bytes. Protobuf's JSON leaves an empty map out: a signature without
-    inputs would have no "inputs", which readers of model.json expect.
+    bytes. Protobuf's JSON leaves default values out, which readers of
+    model.json do not expect: an empty map (a signature without inputs would
+    have no "inputs"), and a dimension's size of 0 (`{}`, which TF.js reads
+    as NaN: it then refused every input of that shape).
     """
     model = json.loads(path.read_text(encoding="utf-8"))
     if "signature" in model:
         for field in ("inputs", "outputs"):
             model["signature"].setdefault(field, {})
+    for field, value in model.items():
+        if field != "userDefinedMetadata":  # the user's JSON, as given
+            _write_zero_sizes(value)
     path.write_text(json.dumps(model, sort_keys=True), encoding="utf-8")
+
+
+def _write_zero_sizes(value: Any) -> None:
+    """Gives each dimension of every shape in value its size, 0 where protobuf left it out."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "dim" and isinstance(item, list):
+                for dimension in item:
+                    dimension.setdefault("size", "0")
+            else:
+                _write_zero_sizes(item)
+    elif isinstance(value, list):
+        for item in value:
+            _write_zero_sizes(item)
 
 
 def check_quantization_patterns(options: ConversionOptions, weight_names: Sequence[str]) -> None:

@@ -49,7 +49,7 @@ def _tensors(entries: Mapping[str, Any]) -> dict[str, Any]:
         unknown_rank = entry.get("tensorShape", {}).get("unknownRank", False)
         tensors[key] = {
             "dtype": _dtype(entry.get("dtype", "")),
-            "shape": None if unknown_rank else [int(d.get("size", -1)) for d in dims],
+            "shape": None if unknown_rank else [int(d.get("size", 0)) for d in dims],
         }
     return tensors
 
