@@ -1,6 +1,7 @@
 """tfjs_model_test: TF.js in Node and headless Chromium against TensorFlow, and that it can fail."""
 
 import json
+import re
 import subprocess
 import xml.etree.ElementTree as ElementTree
 
@@ -250,8 +251,12 @@ def _model_test_log(
     signatures: list[str],
     test_attrs: str = "",
     model_attrs: str = "",
+    passes: bool = True,
 ) -> str:
-    """Exports a SavedModel with export, converts signatures and runs tfjs_model_test: its log."""
+    """Exports a SavedModel with export, converts signatures and runs tfjs_model_test: its log.
+
+    The test must pass, or with passes=False fail (not its build).
+    """
     scratch_package.write(f"export_{name}.py", export)
     scratch_package.write(
         "BUILD.bazel",
@@ -283,7 +288,7 @@ tfjs_model_test(
         output = result.stdout + result.stderr
         raise AssertionError(output[output.find("ERROR:") :][:3000])
     log = read_test_log(bazel, label)
-    assert result.returncode == 0, log[-3000:]
+    assert result.returncode == (0 if passes else 3), log[-3000:]
     return log
 
 
@@ -500,6 +505,51 @@ def test_keras_rnns_tensor_arrays_and_gathers_in_loops_run_in_tfjs(
         model_attrs=f"control_flow_v2 = {control_flow_v2},",
     )
     _assert_node_rows_pass(log, [("keras_rnn", "h"), ("tensor_array", "rows"), ("decode", "total")])
+
+
+EMPTY_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class Empty(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.filter = tf.Variable(tf.random.stateless_normal([3, 1, 4], seed=[1, 2]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 0], tf.float32, name="x")])
+    def zero(self, x):
+        return {"total": tf.reduce_sum(x, -1) + 1.0, "none": tf.zeros([0, 3])}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="audio")])
+    def strided(self, audio):
+        # Generated audio is [2, 2]: a width-3 filter leaves nothing, and
+        # wasm's kernel then breaks its memory.
+        return {"y": tf.nn.conv1d(audio[:, :, None], self.filter, stride=2, padding="VALID")}
+
+
+module = Empty()
+tf.saved_model.save(module, sys.argv[1], signatures={"zero": module.zero, "strided": module.strided})
+"""
+
+
+def test_zero_sizes_empty_outputs_and_a_crashing_backend_are_each_reported(bazel, scratch_package):
+    # A size of 0 was written as {} in model.json, which TF.js read as NaN and
+    # refused every input; an empty output passed with nothing compared; and
+    # wasm's memory error while disposing a model ended the whole run with
+    # one line naming no backend, signature or row.
+    log = _model_test_log(
+        bazel, scratch_package, "empty", EMPTY_EXPORT, ["zero", "strided"], passes=False
+    )
+    for environment in ("node cpu", "node wasm"):
+        assert f"ok   {environment:15} {'zero':14} {'total':14} max abs" in log
+        assert f"ok   {environment:15} {'zero':14} {'none':14} empty [0,3]; note:" in log
+    assert f"ok   {'node cpu':15} {'strided':14} {'y':14} empty [2,0,4]; note:" in log
+    assert re.search(
+        r"FAIL node wasm +strided +\* +TF\.js failed: .*memory access out of bounds", log
+    )
+    assert "1 failed" in log
 
 
 ATTENTION_EXPORT = """

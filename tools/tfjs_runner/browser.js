@@ -17,7 +17,7 @@ const { pipeline } = require('stream/promises');
 const zlib = require('zlib');
 const { chromium } = require('playwright-core');
 const tar = require('tar-fs');
-const { EXECUTE_ASYNC_ADVISORY } = require('./run_models.js');
+const { EXECUTE_ASYNC_ADVISORY, failedJob } = require('./run_models.js');
 
 const CONTENT_TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -196,7 +196,12 @@ async function runInChromium({ models, job, backends, log }) {
       if (!(await page.evaluate(() => window.tfjsReady === true))) {
         throw new Error('the test page did not load TF.js');
       }
-      runs[backend] = await page.evaluate(([j, b]) => window.runTfjsJob(j, b), [{ ...job, models: urls }, backend]);
+      // As in Node: a backend that fails past one signature fails its own rows.
+      try {
+        runs[backend] = await page.evaluate(([j, b]) => window.runTfjsJob(j, b), [{ ...job, models: urls }, backend]);
+      } catch (error) {
+        runs[backend] = failedJob(job, (error && error.message) || String(error));
+      }
       await page.close();
     }
     return runs;

@@ -34,6 +34,7 @@ function compareTensor(actual, expected, { atol, rtol }) {
   // maxExpected: the largest |TensorFlow value|, NaN and infinities counting as infinite.
   // worstExcess: how far the worst element is past its tolerance.
   const result = { ok: true, maxAbs: 0, maxRel: 0, maxExpected: 0, values: 0, worst: null, worstExcess: -Infinity, problem: null };
+  result.shape = expected.shape;
   if (actual.dtype !== expected.dtype || actual.shape.join(',') !== expected.shape.join(',')) {
     result.ok = false;
     result.problem = `TF.js gives ${actual.dtype} [${actual.shape}], TensorFlow ${expected.dtype} [${expected.shape}]`;
@@ -71,6 +72,7 @@ function compareTensor(actual, expected, { atol, rtol }) {
 /** String tensors: equal element by element; `worst` is the first difference. */
 function compareStrings(actual, expected, result) {
   result.strings = expected.data.length;
+  result.values = expected.data.length;
   const i = expected.data.findIndex((value, j) => actual.data[j] !== value);
   if (i >= 0) {
     result.ok = false;
@@ -124,6 +126,7 @@ function compareRun(run, reference, tolerance) {
         row.maxRel = Math.max(row.maxRel, c.maxRel);
         row.maxExpected = Math.max(row.maxExpected, c.maxExpected || 0);
         row.values += c.values || 0;
+        if (c.strings !== undefined) row.strings = (row.strings || 0) + c.strings;
         row.exact = c.exact;
         if (c.worst && c.worstExcess > worstExcess) {
           worstExcess = c.worstExcess;
@@ -145,6 +148,11 @@ function formatRow(environment, row, tolerance) {
   const what = `${environment.padEnd(15)} ${rowSignature(row).padEnd(14)} ${row.output.padEnd(14)}`;
   if (row.problem) return `FAIL ${what} ${row.problem}`;
   const numbers = `max abs ${row.maxAbs.toExponential(1)}  max rel ${row.maxRel.toExponential(1)}`;
+  if (row.ok && row.values === 0) {
+    // Nothing was compared: any TF.js output of that shape would pass.
+    const shape = row.shape ? ` [${row.shape}]` : '';
+    return `ok   ${what} empty${shape}; note: TensorFlow's output has no values, so any TF.js output of its shape passes: give this signature inputs (attribute inputs) that make it non-empty`;
+  }
   if (row.ok && row.strings !== undefined) return `ok   ${what} ${row.strings} strings equal`;
   if (row.ok && !row.exact && row.values > 0 && row.maxExpected <= tolerance.atol) {
     // Any TF.js output as small would pass: the comparison shows nothing.

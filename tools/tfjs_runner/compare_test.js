@@ -94,7 +94,7 @@ test('NaN, infinities and empty outputs get no such note', () => {
     { signatures: { s: { outputs: { nan: tensor(['NaN']), inf: tensor([0, 'Infinity']), empty: tensor([], [0]) } } } },
     tolerance,
   );
-  for (const row of rows) assert.doesNotMatch(formatRow('node cpu', row, tolerance), /note/);
+  for (const row of rows) assert.doesNotMatch(formatRow('node cpu', row, tolerance), /within atol/);
 });
 
 test('integers and bools must be equal, whatever the tolerance', () => {
@@ -113,4 +113,27 @@ test('an all-zero integer or bool output gets no note: it is compared exactly', 
     tolerance,
   );
   assert.doesNotMatch(formatRow('node cpu', row, tolerance), /note/);
+});
+
+test('an empty output passes with a note that nothing was compared', () => {
+  const empty = tensor([], [2, 0, 4]);
+  const [row] = compareRun(
+    { signatures: { s: { y: empty } }, sequences: {} },
+    { signatures: { s: { outputs: { y: empty } } }, sequences: {} },
+    tolerance,
+  );
+  assert.match(formatRow('node cpu', row, tolerance), /^ok .* empty \[2,0,4\]; note: TensorFlow's output has no values/);
+  const words = tensor([], [0], 'string');
+  assert.match(formatRow('node cpu', { output: 'w', signature: 's', ...compareTensor(words, words, tolerance) }, tolerance), /empty \[0\]; note/);
+});
+
+test('string sequences count their strings, and get no note', () => {
+  const words = (data) => tensor(data, [data.length], 'string');
+  const steps = [{ w: words(['a', 'b']) }, { w: words(['c']) }];
+  const [row] = compareRun(
+    { signatures: {}, sequences: { s: steps } },
+    { signatures: {}, sequences: { s: { steps } } },
+    tolerance,
+  );
+  assert.match(formatRow('node cpu', row, tolerance), /^ok .* 3 strings equal$/);
 });

@@ -163,7 +163,8 @@
 
   /**
    * Runs every signature and sequence of a job. loadModel(signature) returns
-   * a GraphModel. A signature that fails (a kernel the backend lacks) is
+   * a GraphModel. A signature that fails (a kernel the backend lacks), also
+   * when disposing its model (wasm's memory errors surfaced there), is
    * reported in `errors` and the others still run.
    */
   async function runJob(tf, job, loadModel) {
@@ -182,11 +183,20 @@
         }
       } catch (e) {
         result.errors[signature] = message(e);
-      } finally {
+      }
+      try {
         if (model) model.dispose();
+      } catch (e) {
+        result.errors[signature] = result.errors[signature] || `${message(e)} (disposing the model after it ran)`;
       }
     }
     return result;
+  }
+
+  /** A run in which nothing could be computed: every signature of the job failed with message. */
+  function failedJob(job, message) {
+    const names = [...Object.keys(job.signatures || {}), ...Object.keys(job.sequences || {})];
+    return { signatures: {}, sequences: {}, errors: Object.fromEntries(names.map((name) => [name, message])) };
   }
 
   /** Selects a backend and refuses a silent fallback to another one. */
@@ -205,5 +215,5 @@
     }
   }
 
-  return { runJob, requireBackend, EXECUTE_ASYNC_ADVISORY };
+  return { runJob, failedJob, requireBackend, EXECUTE_ASYNC_ADVISORY };
 });

@@ -17,7 +17,7 @@ const fs = require('fs');
 const path = require('path');
 const { compareRun, formatRow, rowSignature } = require('./compare.js');
 const { junitXml } = require('./junit.js');
-const { runJob, requireBackend, EXECUTE_ASYNC_ADVISORY } = require('./run_models.js');
+const { runJob, failedJob, requireBackend, EXECUTE_ASYNC_ADVISORY } = require('./run_models.js');
 
 const NODE_BACKENDS = ['cpu', 'wasm'];
 
@@ -61,8 +61,14 @@ async function runInNode(job, models, backends) {
   wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
   const runs = {};
   for (const backend of backends) {
-    await requireBackend(tf, backend);
-    runs[backend] = await runJob(tf, job, (signature) => tf.loadGraphModel(fileLoader(tf, models[signature])));
+    // A backend that does not start, or breaks past one signature, fails its
+    // own rows; the other backends and the browser still run.
+    try {
+      await requireBackend(tf, backend);
+      runs[backend] = await runJob(tf, job, (signature) => tf.loadGraphModel(fileLoader(tf, models[signature])));
+    } catch (error) {
+      runs[backend] = failedJob(job, (error && error.message) || String(error));
+    }
   }
   return runs;
 }
