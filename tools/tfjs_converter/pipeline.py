@@ -51,6 +51,10 @@ from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.lowered_loops import lowered_loops_for_tfjs
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
 from tfjs_converter.saved_model import flattened_keys, signature_input_keys
+from tfjs_converter.small_integers import (
+    small_integer_types_as_int32,
+    small_integer_weights_as_int32,
+)
 from tfjs_converter.substitutes import (
     bool_reverse_in_int32,
     one_hot_in_int32,
@@ -188,6 +192,7 @@ def convert_concrete_function(
     if initializer_graph_def is not None:
         canonicalize_graph(initializer_graph_def)
     weights = tfjs_saved_model.extract_weights(graph_def, initializer_graph_def)
+    small_integer_weights_as_int32(weights)
     _check_int64_weights_fit_int32(weights)
     model_json = Path(output_dir) / MODEL_JSON
     # tensorflowjs prints each int64 weight it writes as int32 (lossless here:
@@ -221,6 +226,7 @@ _TFJS_REWRITES = (
     return_stored_tensors,
     branch_results_for_tfjs,
     lowered_loops_for_tfjs,
+    small_integer_types_as_int32,
 )
 
 _DUPLICATE_FUNCTION = re.compile(r"Attempting to add a duplicate function with name: (\S+) ")
