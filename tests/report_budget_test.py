@@ -73,7 +73,11 @@ def test_the_report_output_group_describes_every_signature_with_kernel_coverage(
         total += files
         # wake_tfjs_test runs every signature on cpu and wasm (Node, Chromium).
         for backend in BACKENDS:
-            assert signature["kernel_coverage"][backend] == {"missing": {}, "runs": True}
+            assert signature["kernel_coverage"][backend] == {
+                "missing": {},
+                "fails_on_strings": [],
+                "runs": True,
+            }
     assert report["bytes"] == total
     assert report["signatures"]["encode"]["inputs"]["state"] == {
         "dtype": "float",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tfjs_converter.errors import ConversionError
-from tfjs_converter.report import BACKENDS
+from tfjs_converter.tfjs_registry import BACKENDS
 
 BIGGEST_WEIGHTS_SHOWN = 5
 
@@ -89,6 +89,8 @@ def _backend_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
                 )
             for op in coverage["ops_unknown_to_tfjs"]:
                 problems.append(f"signature {name!r}: op {op} is unknown to TF.js ({backend})")
+            for op in coverage[backend]["fails_on_strings"]:
+                problems.append(f"signature {name!r}: op {op} fails on string tensors on {backend}")
     return problems
 
 

@@ -102,3 +102,11 @@ def test_a_budget_for_a_signature_not_converted_is_rejected(tiny_saved_model, tm
         convert(
             _request(tiny_saved_model, tmp_path, ["mix"], Budget(signature_max_bytes={"nope": 1}))
         )
+
+
+def test_an_op_wasm_fails_on_strings_breaks_a_wasm_budget(words_saved_model, tmp_path):
+    # wasm's Tile kernel aborts on strings ("Aborted()"); cpu's runs it.
+    convert(_request(words_saved_model, tmp_path, ["tiled"], Budget(backends=("cpu",))))
+    with pytest.raises(ConversionError) as error:
+        convert(_request(words_saved_model, tmp_path, ["tiled"], Budget(backends=("wasm",))))
+    assert "signature 'tiled': op Tile fails on string tensors on wasm" in str(error.value)

@@ -306,6 +306,34 @@ def activations_saved_model(tmp_path_factory) -> Path:
     return _save(model, tmp_path_factory.mktemp("activations") / "model", squash=model.squash)
 
 
+class Words(tf.Module):
+    """String tensors through ops TF.js runs on them, on wasm not, and on no backend."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.string, name="text")])
+    def kept(self, text):
+        return {"y": tf.expand_dims(tf.concat([text, text], 1), 0)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.string, name="text")])
+    def tiled(self, text):
+        return {"y": tf.tile(text, [1, 2])}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.string, name="text")])
+    def transposed(self, text):
+        return {"y": tf.transpose(text)}
+
+
+@pytest.fixture(scope="session")
+def words_saved_model(tmp_path_factory) -> Path:
+    model = Words()
+    return _save(
+        model,
+        tmp_path_factory.mktemp("words") / "model",
+        kept=model.kept,
+        tiled=model.tiled,
+        transposed=model.transposed,
+    )
+
+
 class Int64Offset(tf.Module):
     """An int64 variable, which TF.js holds as int32."""
 

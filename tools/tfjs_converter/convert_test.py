@@ -435,6 +435,25 @@ def test_a_dimension_of_size_zero_is_written_as_zero(tmp_path):
     assert shapes == [[{"size": "-1"}, {"size": "0"}]]
 
 
+def test_an_op_no_backend_runs_on_strings_is_refused_unless_skip_op_check(
+    words_saved_model, tmp_path
+):
+    # TF.js's transpose refuses string tensors on every backend: the model
+    # converted and failed at its first prediction.
+    with pytest.raises(ConversionError) as error:
+        convert_saved_model(words_saved_model, ["transposed"], tmp_path / "out")
+    message = str(error.value)
+    assert message.startswith("signature 'transposed': TensorFlow.js runs no Transpose on string")
+    assert "must be numeric tensor" in message and "set skip_op_check" in message
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+    options = ConversionOptions(skip_op_check=True)
+    convert_saved_model(words_saved_model, ["transposed"], tmp_path / "skipped", options=options)
+    assert (tmp_path / "skipped" / "transposed" / "model.json").exists()
+    # What TF.js runs on strings converts as before.
+    convert_saved_model(words_saved_model, ["kept", "tiled"], tmp_path / "kept")
+
+
 def test_a_loop_with_break_and_continue_converts_again_in_the_same_process(tmp_path):
     # Freezing it adds a function TensorFlow names without a counter
     # (while_cond_function) to the process's eager context: the second

@@ -61,6 +61,7 @@ from tfjs_converter.substitutes import (
     substitute_missing_kernels,
 )
 from tfjs_converter.tensor_lists import return_stored_tensors
+from tfjs_converter.tfjs_registry import ops_on_strings, refused_on_strings
 from tfjs_converter.vocabulary import inline_vocabulary_files
 
 # The tensorflowjs release the import below was written for and tested with.
@@ -193,13 +194,16 @@ def convert_concrete_function(
         canonicalize_graph(initializer_graph_def)
     weights = tfjs_saved_model.extract_weights(graph_def, initializer_graph_def)
     small_integer_weights_as_int32(weights)
+    topology = _model_topology(graph_def)
+    if not options.skip_op_check:
+        _check_ops_on_strings(topology)
     _check_int64_weights_fit_int32(weights)
     model_json = Path(output_dir) / MODEL_JSON
     # tensorflowjs prints each int64 weight it writes as int32 (lossless here:
     # checked above) with print(); a library keeps its caller's stdout clean.
     with contextlib.redirect_stdout(sys.stderr):
         tfjs_saved_model.write_artifacts(
-            _model_topology(graph_def),
+            topology,
             weights,
             str(model_json),
             tensorflow_version or tf.__version__,
@@ -600,6 +604,21 @@ def _check_int64_weights_fit_int32(weights: Sequence[Sequence[dict]]) -> None:
                     "instead. Keep the model's int64 constants and variables within int32's "
                     "range"
                 )
+
+
+def _check_ops_on_strings(topology: dict) -> None:
+    """Fails if the graph applies an op to string tensors that no TF.js backend runs on them."""
+    refused = refused_on_strings(ops_on_strings(topology))
+    if refused:
+        them = _they(refused, "them", "it")
+        raise ConversionError(
+            f"TensorFlow.js runs no {', '.join(refused)} on string tensors: its op "
+            f"function{'s refuse' if len(refused) > 1 else ' refuses'} them on every "
+            'backend ("must be numeric tensor, but got string tensor"), so the model '
+            f"would fail when it runs {them}. Do {them} on numbers (ids, before a lookup "
+            "turns them into strings or after one turns strings into ids), or outside the "
+            "model; or set skip_op_check to convert anyway"
+        )
 
 
 def _check_no_table_reads_in_functions(frozen_graph) -> None:

@@ -15,7 +15,6 @@ equal models give equal report bytes.
 from __future__ import annotations
 
 import collections
-import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,17 +24,15 @@ import numpy as np
 
 from tfjs_converter.options import ALL_WEIGHTS, ConversionOptions
 from tfjs_converter.pipeline import tfjs_read_weights
+from tfjs_converter.tfjs_registry import (
+    BACKENDS,
+    failing_on_strings,
+    kernel_registry,
+    ops_on_strings,
+)
 
-KERNEL_REGISTRY = Path(__file__).with_name("tfjs_kernels.json")
-BACKENDS = ("cpu", "wasm", "webgl", "webgpu")
 LARGEST_WEIGHTS = 10
 MODEL_JSON = "model.json"
-
-
-@functools.lru_cache(maxsize=1)
-def kernel_registry() -> dict[str, Any]:
-    """tfjs_kernels.json: backend kernels, graph op -> kernels, executeAsync ops."""
-    return json.loads(KERNEL_REGISTRY.read_text(encoding="utf-8"))
 
 
 def _dtype(name: str) -> str:
@@ -61,8 +58,9 @@ def _graph_ops(topology: Mapping[str, Any]) -> collections.Counter:
     return ops
 
 
-def kernel_coverage(ops: list[str]) -> dict[str, Any]:
-    """Per backend, each op whose kernels that backend lacks, with the missing kernels."""
+def kernel_coverage(ops: list[str], string_ops: list[str] = ()) -> dict[str, Any]:
+    """Per backend, each op whose kernels that backend lacks, with the missing kernels,
+    and each of string_ops (ops typed with strings) that fails on strings there."""
     registry = kernel_registry()
     unknown = sorted(op for op in ops if op not in registry["ops"])
     coverage: dict[str, Any] = {"ops_unknown_to_tfjs": unknown}
@@ -73,7 +71,12 @@ def kernel_coverage(ops: list[str]) -> dict[str, Any]:
             lacking = sorted(set(registry["ops"].get(op, [])) - registered)
             if lacking:
                 missing[op] = lacking
-        coverage[backend] = {"missing": missing, "runs": not missing and not unknown}
+        on_strings = failing_on_strings(string_ops, backend)
+        coverage[backend] = {
+            "missing": missing,
+            "fails_on_strings": on_strings,
+            "runs": not missing and not unknown and not on_strings,
+        }
     return coverage
 
 
@@ -155,7 +158,9 @@ def signature_report(
         "ops": dict(sorted(ops.items())),
         "needs_execute_async": bool(execute_async_ops),
         "execute_async_ops": execute_async_ops,
-        "kernel_coverage": kernel_coverage(sorted(ops)),
+        "kernel_coverage": kernel_coverage(
+            sorted(ops), ops_on_strings(model.get("modelTopology", {}))
+        ),
         "options": {
             "quantization": options.quantization or "none",
             "quantization_patterns": list(options.quantization_patterns),
@@ -251,14 +256,24 @@ def render_markdown(report: Mapping[str, Any], title: str) -> str:
         coverage = signature["kernel_coverage"]
         for backend in BACKENDS:
             missing = coverage[backend]["missing"]
-            if not missing and not coverage["ops_unknown_to_tfjs"]:
+            on_strings = ", ".join(coverage[backend]["fails_on_strings"])
+            if coverage[backend]["runs"]:
                 lines.append(f"- {backend}: every op has a kernel")
             else:
                 text = "; ".join(f"{op} (no {', '.join(k)})" for op, k in missing.items())
                 unknown = ", ".join(coverage["ops_unknown_to_tfjs"])
                 lines.append(
                     f"- {backend}: missing "
-                    + "; ".join(filter(None, [text, unknown and f"unknown to TF.js: {unknown}"]))
+                    + "; ".join(
+                        filter(
+                            None,
+                            [
+                                text,
+                                unknown and f"unknown to TF.js: {unknown}",
+                                on_strings and f"fails on string tensors: {on_strings}",
+                            ],
+                        )
+                    )
                 )
         lines += [
             "",

@@ -6,7 +6,7 @@ import pytest
 
 from tfjs_converter.convert import ConversionRequest, convert
 from tfjs_converter.options import ConversionOptions
-from tfjs_converter.report import BACKENDS, kernel_registry
+from tfjs_converter.tfjs_registry import BACKENDS, kernel_registry
 
 
 def _convert(saved_model, tmp_path, signatures, **request) -> dict:
@@ -49,7 +49,11 @@ def test_report_describes_each_signature_from_its_files(tiny_saved_model, tmp_pa
     assert mix["ops"]["Placeholder"] == 2
     assert mix["needs_execute_async"] is False
     for backend in BACKENDS:
-        assert mix["kernel_coverage"][backend] == {"missing": {}, "runs": True}
+        assert mix["kernel_coverage"][backend] == {
+            "missing": {},
+            "fails_on_strings": [],
+            "runs": True,
+        }
     assert report["bytes"] == mix["bytes"] + report["signatures"]["scale"]["bytes"]
     markdown = (tmp_path / "report.md").read_text()
     assert markdown.startswith("# //pkg:model\n")
@@ -65,7 +69,7 @@ def test_wasm_lacks_the_fft_kernels_of_an_rfft_model(spectrum_saved_model, tmp_p
     assert sorted(coverage["wasm"]["missing"]) == ["ComplexAbs", "RFFT"]
     assert "FFT" in coverage["wasm"]["missing"]["RFFT"]
     for backend in ("cpu", "webgl", "webgpu"):
-        assert coverage[backend] == {"missing": {}, "runs": True}
+        assert coverage[backend] == {"missing": {}, "fails_on_strings": [], "runs": True}
     assert (
         "- wasm: missing ComplexAbs (no ComplexAbs); RFFT (no "
         in (tmp_path / "report.md").read_text()

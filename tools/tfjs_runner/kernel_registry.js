@@ -30,10 +30,13 @@
 // - execute_async_ops: the ops for which GraphModel.execute refuses and
 //   executeAsync is needed (control flow, dynamic shapes, hash tables), from
 //   tfjs-converter's model_analysis.js.
+// - string_ops: the ops TF.js does not run on string tensors, measured by
+//   running them on the cpu and wasm backends (string_ops.js).
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
+const { stringOps } = require('./string_ops.js');
 
 const BACKENDS = {
   cpu: '@tensorflow/tfjs-backend-cpu',
@@ -212,7 +215,7 @@ function executeAsyncOps() {
   return found;
 }
 
-function registry() {
+async function registry() {
   const tf = require(CORE);
   const packages = {};
   for (const name of [CORE, CONVERTER, ...Object.values(BACKENDS)]) {
@@ -224,14 +227,20 @@ function registry() {
     backends: backendKernels(tf),
     ops: graphOpKernels(),
     execute_async_ops: executeAsyncOps(),
+    string_ops: await stringOps(tf),
   };
 }
 
-function main() {
+async function main() {
   const output = process.argv[2];
-  const text = JSON.stringify(registry(), null, 1) + '\n';
+  const text = JSON.stringify(await registry(), null, 1) + '\n';
   if (output) fs.writeFileSync(output, text);
   else process.stdout.write(text);
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  main().catch((error) => {
+    process.stderr.write(`${error.stack || error}\n`);
+    process.exit(1);
+  });
+}
