@@ -599,6 +599,47 @@ def test_int8_uint8_and_int16_constants_and_outputs_run_in_tfjs(bazel, scratch_p
     )
 
 
+SPECTRA_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class Spectra(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 400], tf.float32, name="audio")])
+    def features(self, audio):
+        stft = tf.signal.stft(audio, 64, 32, fft_length=64)
+        magnitude = tf.abs(stft)
+        mel = tf.tensordot(magnitude, tf.signal.linear_to_mel_weight_matrix(16, 33, 8000.0), 1)
+        return {
+            "magnitude": magnitude,
+            "power": tf.math.real(stft * tf.math.conj(stft)),
+            # cpu and webgl failed too: a complex StridedSlice.
+            "mfcc": tf.signal.mfccs_from_log_mel_spectrograms(tf.math.log(mel + 1e-6)),
+        }
+
+
+module = Spectra()
+tf.saved_model.save(module, sys.argv[1], signatures={"features": module.features})
+"""
+
+
+def test_spectra_and_mfccs_run_on_wasm_with_fft_as_matmul(bazel, scratch_package):
+    # wasm has no complex numbers (no RFFT, Complex, Real, Imag, ComplexAbs);
+    # TF.js's cpu ran no MFCC ("stridedSlice does not support complex64").
+    log = _model_test_log(
+        bazel,
+        scratch_package,
+        "spectra",
+        SPECTRA_EXPORT,
+        ["features"],
+        model_attrs="fft_as_matmul = True, backends = ['cpu', 'wasm', 'webgl'],",
+    )
+    _assert_node_rows_pass(
+        log, [("features", "magnitude"), ("features", "mfcc"), ("features", "power")]
+    )
+
+
 ATTENTION_EXPORT = """
 import sys
 

@@ -18,7 +18,7 @@ TfjsModelInfo = provider(
         "saved_model_tags": "list of str: the tag set of the converted MetaGraph.",
         "options": "struct: the conversion options used (quantization, " +
                    "quantization_patterns, weight_shard_size_bytes, " +
-                   "strip_debug_ops, skip_op_check, control_flow_v2, " +
+                   "strip_debug_ops, skip_op_check, control_flow_v2, fft_as_matmul, " +
                    "metadata as a dict of key to File).",
         "signature_options": "dict of str to list of str: signature key to its " +
                              "own KEY=VALUE conversion options (max_bytes excluded).",

@@ -19,8 +19,10 @@ _SIGNATURE_OPTION_KEYS = [
     "strip_debug_ops",
     "skip_op_check",
     "control_flow_v2",
+    "fft_as_matmul",
     "max_bytes",
 ]
+_BOOLEAN_KEYS = ["strip_debug_ops", "skip_op_check", "control_flow_v2", "fft_as_matmul"]
 _BOOLEANS = ["true", "false", "1", "0"]
 _REPORT_OUTPUT_GROUP = "report"
 
@@ -73,7 +75,7 @@ def _check_signature_setting(signature, setting):
             key,
             value,
         ))
-    if key in ("strip_debug_ops", "skip_op_check", "control_flow_v2") and value.lower() not in _BOOLEANS:
+    if key in _BOOLEAN_KEYS and value.lower() not in _BOOLEANS:
         fail("signature_options[\"{}\"] sets {} to '{}': use true or false.".format(
             signature,
             key,
@@ -168,6 +170,7 @@ def _options(ctx):
         strip_debug_ops = ctx.attr.strip_debug_ops,
         skip_op_check = ctx.attr.skip_op_check,
         control_flow_v2 = ctx.attr.control_flow_v2,
+        fft_as_matmul = ctx.attr.fft_as_matmul,
         metadata = metadata,
     )
 
@@ -182,6 +185,8 @@ def _add_options(arguments, options):
         arguments.add("--skip_op_check")
     if not options.control_flow_v2:
         arguments.add("--nocontrol_flow_v2")
+    if options.fft_as_matmul:
+        arguments.add("--fft_as_matmul")
     for key, file in sorted(options.metadata.items()):
         arguments.add("--metadata", "{}={}".format(key, file.path))
 
@@ -350,6 +355,16 @@ once for all signatures. Its outputs are byte-for-byte reproducible.
                   "loop needs it off (TensorFlow.js runs kept branches " +
                   "without the model's tables); its conversion fails saying so.",
         ),
+        "fft_as_matmul": attr.bool(
+            default = False,
+            doc = "Compute `RFFT` and the complex values around it (`tf.abs`, " +
+                  "`tf.math.real`, products, slices: a spectrogram, a log-mel or " +
+                  "MFCC front end) with real matrix products, for TF.js's wasm " +
+                  "backend, which has no complex numbers. Adds the DFT basis as " +
+                  "a weight of fft_length × (fft_length + 2) float32 values (1 MB " +
+                  "for 512). A graph with complex ops it cannot write converts " +
+                  "as without it.",
+        ),
         "metadata": attr.label_keyed_string_dict(
             allow_files = [".json"],
             doc = "JSON files to embed in each model.json's " +
@@ -361,7 +376,8 @@ once for all signatures. Its outputs are byte-for-byte reproducible.
                   "signature. Keys: `quantization` (setting it without " +
                   "`quantization_patterns` quantizes all the signature's weights), " +
                   "`quantization_patterns` (repeatable), `weight_shard_size_bytes`, " +
-                  "`strip_debug_ops`, `skip_op_check`, `control_flow_v2` (true/false), " +
+                  "`strip_debug_ops`, `skip_op_check`, `control_flow_v2`, " +
+                  "`fft_as_matmul` (true/false), " +
                   "and `max_bytes`, the signature's own size budget. Checked at " +
                   "analysis time; the SavedModel is still loaded once.",
         ),

@@ -57,6 +57,8 @@ def _biggest_weights(signatures: Mapping[str, Mapping[str, Any]]) -> str:
 
 _SIZE_FIX = "quantize (quantization = float16 or uint8), shrink the model or raise max_bytes"
 _BACKEND_FIX = "change the model to avoid ops a backend lacks, or drop that backend from backends"
+# RFFT is missing only where the conversion kept complex numbers.
+_FFT_HINT = "; fft_as_matmul writes it, and the complex values after it, as matrix products"
 
 
 def _size_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
@@ -85,7 +87,7 @@ def _backend_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
             for op, kernels in coverage[backend]["missing"].items():
                 problems.append(
                     f"signature {name!r}: op {op} has no kernel on {backend} "
-                    f"(missing {', '.join(kernels)})"
+                    f"(missing {', '.join(kernels)})" + (_FFT_HINT if op == "RFFT" else "")
                 )
             for op in coverage["ops_unknown_to_tfjs"]:
                 problems.append(f"signature {name!r}: op {op} is unknown to TF.js ({backend})")

@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--skip_op_check", action="store_true")
     convert.add_argument("--nocontrol_flow_v2", dest="control_flow_v2", action="store_false")
     convert.add_argument(
+        "--fft_as_matmul",
+        action="store_true",
+        help="compute RFFT and the complex values around it with real matrix products",
+    )
+    convert.add_argument(
         "--metadata",
         action="append",
         default=[],
@@ -184,6 +189,7 @@ def conversion_request(args: argparse.Namespace):
         strip_debug_ops=args.strip_debug_ops,
         skip_op_check=args.skip_op_check,
         control_flow_v2=args.control_flow_v2,
+        fft_as_matmul=args.fft_as_matmul,
         metadata=read_metadata(_unique(args.metadata, "metadata key")),
     )
     outputs = _unique(args.output, "signature")

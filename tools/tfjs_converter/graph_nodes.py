@@ -141,6 +141,49 @@ class GraphScope:
         producers = [node_name(name) for name in inputs]
         return [f"^{name}" for name in producers if ops.get(name) != "Const"][:1]
 
+    def add_fragment(
+        self,
+        fragment: graph_pb2.GraphDef,
+        inputs: Mapping[str, str],
+        prefix: str,
+        controls: Sequence[str] = (),
+        names: Mapping[str, str] | None = None,
+    ) -> dict[str, node_def_pb2.NodeDef]:
+        """The nodes of fragment, a graph built apart, wired into this scope.
+
+        fragment's nodes named in inputs (its placeholders) stand for those
+        tensors of this scope and are not made. The others are named as names
+        says, else `<prefix>/<their name>` (made free); those without an input
+        from another made node run after controls (`^x`).
+
+        Returns:
+          The new nodes by their fragment names, not yet in the scope.
+        """
+        names = names or {}
+        made = {
+            part.name: node_def_pb2.NodeDef(
+                name=names.get(part.name) or self.names.free(f"{prefix}/{part.name}"),
+                op=part.op,
+                attr=part.attr,
+            )
+            for part in fragment.node
+            if part.name not in inputs
+        }
+        for part in fragment.node:
+            if part.name not in inputs:
+                new = made[part.name]
+                for name in part.input:
+                    source, _, index = name.lstrip("^").partition(":")
+                    if name.startswith("^"):
+                        new.input.append(f"^{made[source].name}")
+                    elif source in inputs:
+                        new.input.append(inputs[source])
+                    else:
+                        new.input.append(self.output(made[source], int(index or 0)))
+                if not any(node_name(name) in made for name in part.input):
+                    new.input.extend(controls)
+        return made
+
     def splice(
         self,
         node: node_def_pb2.NodeDef,
@@ -151,42 +194,16 @@ class GraphScope:
     ) -> list[node_def_pb2.NodeDef]:
         """Puts fragment, a graph built apart, in the place of node (of one output).
 
-        fragment's nodes named in inputs (its placeholders) stand for those
-        tensors of this scope and are not added. Its node `output` takes
-        node's name and place, so node's consumers read it; the others are
-        added as `<node>/<their name>` (made free). Those without an input
-        from another added node run after controls (`^x`).
+        As add_fragment, under node's name as prefix; fragment's node `output`
+        takes node's name and place, so node's consumers read it.
 
         Returns:
           The nodes to add to the scope (node itself is changed in place).
         """
-        added = {
-            part.name: node_def_pb2.NodeDef(
-                name=node.name
-                if part.name == output
-                else self.names.free(f"{node.name}/{part.name}"),
-                op=part.op,
-                attr=part.attr,
-            )
-            for part in fragment.node
-            if part.name not in inputs
-        }
-        for part in fragment.node:
-            if part.name not in inputs:
-                new = added[part.name]
-                for name in part.input:
-                    source, _, index = name.lstrip("^").partition(":")
-                    if name.startswith("^"):
-                        new.input.append(f"^{added[source].name}")
-                    elif source in inputs:
-                        new.input.append(inputs[source])
-                    else:
-                        new.input.append(self.output(added[source], int(index or 0)))
-                if not any(node_name(name) in added for name in part.input):
-                    new.input.extend(controls)
-        self.change_op(node, added[output].op)
-        node.CopyFrom(added.pop(output))
-        return list(added.values())
+        made = self.add_fragment(fragment, inputs, node.name, controls, {output: node.name})
+        self.change_op(node, made[output].op)
+        node.CopyFrom(made.pop(output))
+        return list(made.values())
 
 
 def graph_scopes(graph_def: graph_pb2.GraphDef) -> list[GraphScope]:

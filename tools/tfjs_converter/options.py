@@ -28,6 +28,9 @@ class ConversionOptions:
       strip_debug_ops: remove Print, Assert and CheckNumerics ops.
       skip_op_check: convert even if TensorFlow.js lacks some of the ops.
       control_flow_v2: keep TF2 While/If ops rather than lowering them.
+      fft_as_matmul: compute RFFT and the complex values around it with
+        real matrix products (`complex_pairs.py`), for backends without
+        complex numbers (wasm).
       metadata: JSON values to embed as model.json's `userDefinedMetadata`.
     """
 
@@ -37,6 +40,7 @@ class ConversionOptions:
     strip_debug_ops: bool = False
     skip_op_check: bool = False
     control_flow_v2: bool = True
+    fft_as_matmul: bool = False
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -85,18 +89,17 @@ DEFAULT_OPTIONS = ConversionOptions()
 # Per-signature settings: `KEY=VALUE` strings, as tfjs_model's
 # signature_options and the command line's --signature_option give them.
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+_BOOLEAN_KEYS = ("strip_debug_ops", "skip_op_check", "control_flow_v2", "fft_as_matmul")
 SIGNATURE_OPTION_KEYS = (
     "quantization",
     "quantization_patterns",
     "weight_shard_size_bytes",
-    "strip_debug_ops",
-    "skip_op_check",
-    "control_flow_v2",
+    *_BOOLEAN_KEYS,
 )
 
 
 def _parse_value(signature: str, key: str, value: str) -> Any:
-    if key in ("strip_debug_ops", "skip_op_check", "control_flow_v2"):
+    if key in _BOOLEAN_KEYS:
         if value.lower() not in _BOOLEANS:
             raise ConversionError(
                 f"signature {signature!r}: {key}={value!r} is not a boolean; use true or false"

@@ -12,6 +12,7 @@ def test_defaults_match_tensorflowjs_converter_except_control_flow():
     assert options.quantization_dtype_map() is None
     assert options.weight_shard_size_bytes == 4 * 1024 * 1024
     assert options.control_flow_v2 is True
+    assert options.fft_as_matmul is False
 
 
 def test_quantizing_all_weights_is_a_fallthrough():
@@ -60,10 +61,15 @@ def test_signature_settings_replace_model_options():
     options = signature_options(
         base,
         "encode",
-        ["quantization=uint8", "weight_shard_size_bytes=1024", "strip_debug_ops=true"],
+        [
+            "quantization=uint8",
+            "weight_shard_size_bytes=1024",
+            "strip_debug_ops=true",
+            "fft_as_matmul=1",
+        ],
     )
     assert options == ConversionOptions(
-        quantization="uint8", weight_shard_size_bytes=1024, strip_debug_ops=True
+        quantization="uint8", weight_shard_size_bytes=1024, strip_debug_ops=True, fft_as_matmul=True
     )
     assert signature_options(base, "encode", ["quantization=none"]).quantization is None
     patterns = signature_options(

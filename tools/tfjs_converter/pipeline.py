@@ -44,6 +44,7 @@ from tensorflow.python.util import _pywrap_util_port
 from tfjs_converter import ONEDNN_VARIABLE
 from tfjs_converter.branch_results import branch_results_for_tfjs
 from tfjs_converter.canonical_graph import canonicalize_graph
+from tfjs_converter.complex_pairs import complex_as_real_pairs
 from tfjs_converter.errors import ConversionError
 from tfjs_converter.fused_bias import rank_one_biases
 from tfjs_converter.graph_nodes import node_name
@@ -166,6 +167,8 @@ def convert_concrete_function(
     frozen_graph = substitute_missing_kernels(
         _frozen_graph(concrete_function, options.control_flow_v2)
     )
+    if options.fft_as_matmul:
+        frozen_graph = complex_as_real_pairs(frozen_graph)
     initializer = _resource_initializer(module, options) if module is not None else None
     table_inputs = initializer.table_inputs(concrete_function) if initializer else {}
     _check_tables_are_initialized(frozen_graph, table_inputs)

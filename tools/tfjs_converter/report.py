@@ -168,6 +168,7 @@ def signature_report(
             "strip_debug_ops": options.strip_debug_ops,
             "skip_op_check": options.skip_op_check,
             "control_flow_v2": options.control_flow_v2,
+            "fft_as_matmul": options.fft_as_matmul,
         },
     }
     quantized = [w for w in weights if "quantization" in w]
