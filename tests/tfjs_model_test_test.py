@@ -640,6 +640,40 @@ def test_spectra_and_mfccs_run_on_wasm_with_fft_as_matmul(bazel, scratch_package
     )
 
 
+FOCUS_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class Focus(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.filter = tf.Variable(tf.random.stateless_normal([1, 1, 12, 4], seed=[1, 2]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4, 6, 3], tf.float32, name="image")])
+    def focus(self, image):
+        # YOLOv5's Focus layer: each 2x2 block of pixels into the channels.
+        return {"features": tf.nn.conv2d(tf.nn.space_to_depth(image, 2), self.filter, 1, "SAME")}
+
+
+module = Focus()
+tf.saved_model.save(module, sys.argv[1], signatures={"focus": module.focus})
+"""
+
+
+def test_space_to_depth_runs_in_tfjs(bazel, scratch_package):
+    # No TF.js backend has a SpaceToDepth kernel: the conversion failed.
+    log = _model_test_log(
+        bazel,
+        scratch_package,
+        "focus",
+        FOCUS_EXPORT,
+        ["focus"],
+    )
+    _assert_node_rows_pass(log, [("focus", "features")])
+
+
 ATTENTION_EXPORT = """
 import sys
 

@@ -28,6 +28,9 @@ already does so for a ResourceGatherNd).
 `Einsum`: the wasm backend has no kernel, and cpu's computed some equations
 wrong (see `einsum.py`, which builds its replacement).
 
+`SpaceToDepth` (NHWC): no backend has a kernel; a reshape, a transpose and a
+reshape compute it.
+
 All are rewritten in the main graph and in every function of its library:
 with `control_flow_v2` on (the default), a loop's body and a branch of a
 `tf.cond` are functions.
@@ -57,10 +60,12 @@ StaticShapes = Callable[[str], tf.TensorShape]
 def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
     """graph, or a copy of it with every substitutable op replaced."""
     graph_def = graph.as_graph_def()
+    shapes = partial(_static_shape, graph)
     replaced = (
         substitute_erfc(graph_def)
         + gathers_of_frozen_variables(graph_def)
-        + einsums_as_matmuls(graph_def, partial(_static_shape, graph))
+        + einsums_as_matmuls(graph_def, shapes)
+        + space_to_depth_as_reshapes(graph_def, shapes)
     )
     if not replaced:
         return graph
@@ -135,6 +140,21 @@ def einsums_as_matmuls(
       The names of the nodes replaced (`function/N` inside a function).
     """
     return _replace_each(graph_def, "Einsum", partial(_einsum_as_matmul, shapes))
+
+
+def space_to_depth_as_reshapes(
+    graph_def: graph_pb2.GraphDef, shapes: StaticShapes | None = None
+) -> list[str]:
+    """Replaces each NHWC SpaceToDepth node N of graph_def, in place.
+
+    N keeps its name, on the last Reshape; TF.js has no SpaceToDepth kernel
+    (YOLOv5's Focus layer, `tf.nn.space_to_depth`), and a reshape, a
+    transpose of four axes and a reshape compute it.
+
+    Returns:
+      The names of the nodes replaced (`function/N` inside a function).
+    """
+    return _replace_each(graph_def, "SpaceToDepth", partial(_space_to_depth_as_reshapes, shapes))
 
 
 Replacement = Callable[[GraphScope, node_def_pb2.NodeDef], list[node_def_pb2.NodeDef] | None]
@@ -250,38 +270,82 @@ def _einsum_as_matmul(
     if dtype not in _FLOAT_TYPES:
         return None
     operands = data_inputs(node)
-    known = [
-        shapes(name) if shapes and scope.function is None else tf.TensorShape(None)
-        for name in operands
-    ]
+    known = [_known_shape(shapes, scope, name) for name in operands]
     equation = parse(node.attr["equation"].s.decode(), [shape.rank for shape in known])
     if equation is None:
         return None
+    shaped = [
+        shape if shape.rank is not None else tf.TensorShape([None] * len(labels))
+        for shape, labels in zip(known, equation.operands, strict=True)
+    ]
+    return _spliced(
+        scope,
+        node,
+        [(tf.as_dtype(dtype), shape, name) for shape, name in zip(shaped, operands, strict=True)],
+        lambda *placeholders: einsum_as_matmul(equation, placeholders),
+    )
+
+
+def _space_to_depth_as_reshapes(
+    shapes: StaticShapes | None, scope: GraphScope, node: node_def_pb2.NodeDef
+) -> list[node_def_pb2.NodeDef] | None:
+    if node.attr["data_format"].s not in (b"", b"NHWC"):
+        return None
+    block = node.attr["block_size"].i
+    (image,) = data_inputs(node)
+    shape = _known_shape(shapes, scope, image)
+    if shape.rank is None:
+        shape = tf.TensorShape([None] * 4)
+
+    def build(x):
+        # Rows of blocks, each row's blocks side by side: [b·h/s, s, w/s, s·c];
+        # then each block's s rows of s·c values next to one another.
+        size = tf.shape(x)
+        rows = tf.reshape(x, tf.stack([-1, block, size[2] // block, block * size[3]]))
+        blocks = tf.transpose(rows, [0, 2, 1, 3])
+        depth = block * block * size[3]
+        return tf.reshape(blocks, tf.stack([size[0], size[1] // block, size[2] // block, depth]))
+
+    return _spliced(scope, node, [(tf.as_dtype(node.attr["T"].type), shape, image)], build)
+
+
+# An operand of a replacement: its dtype, static shape and name in the scope.
+_Operand = tuple[tf.DType, tf.TensorShape, str]
+
+
+def _spliced(
+    scope: GraphScope,
+    node: node_def_pb2.NodeDef,
+    operands: list[_Operand],
+    build: Callable[..., tf.Tensor | None],
+) -> list[node_def_pb2.NodeDef] | None:
+    """Puts what build makes of placeholders for operands in node's place; None if nothing."""
     fragment = tf.Graph()
     with fragment.as_default():
         placeholders = [
-            tf.compat.v1.placeholder(
-                tf.as_dtype(dtype),
-                shape if shape.rank is not None else [None] * len(labels),
-                name=f"operand_{index}",
-            )
-            for index, (shape, labels) in enumerate(zip(known, equation.operands, strict=True))
+            tf.compat.v1.placeholder(dtype, shape, name=f"operand_{index}")
+            for index, (dtype, shape, _) in enumerate(operands)
         ]
-        result = einsum_as_matmul(equation, placeholders)
+        result = build(*placeholders)
         if result is None:
             return None
         if result.op.type == "Placeholder":
             result = tf.identity(result)
+    names = [name for _, _, name in operands]
     return scope.splice(
         node,
         fragment.as_graph_def(),
-        {
-            placeholder.op.name: name
-            for placeholder, name in zip(placeholders, operands, strict=True)
-        },
+        {placeholder.op.name: name for placeholder, name in zip(placeholders, names, strict=True)},
         result.op.name,
-        control_inputs(node) + scope.frame_anchor(operands),
+        control_inputs(node) + scope.frame_anchor(names),
     )
+
+
+def _known_shape(shapes: StaticShapes | None, scope: GraphScope, name: str) -> tf.TensorShape:
+    """The static shape of a main-graph tensor; in a function, none is known."""
+    if shapes is None or scope.function is not None:
+        return tf.TensorShape(None)
+    return shapes(name)
 
 
 def _static_shape(graph: tf.Graph, node_input: str) -> tf.TensorShape:

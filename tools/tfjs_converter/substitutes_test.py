@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
@@ -276,3 +277,19 @@ def test_a_constant_added_in_a_lowered_loop_joins_the_loops_frame():
     with tf.compat.v1.Session(graph=graph) as session:
         (out,) = session.run([frozen.outputs[0].name], {frozen.inputs[0].name: x})
     np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_space_to_depth_becomes_reshapes_and_a_transpose(known):
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 4, 6, 3] if known else None, name="x")
+        tf.identity(tf.nn.space_to_depth(x, 2, name="folded"), name="out")
+    substituted = substitute_missing_kernels(graph)
+
+    ops = {op.type for op in substituted.get_operations()}
+    assert "SpaceToDepth" not in ops and "Transpose" in ops
+    x = np.arange(2 * 4 * 6 * 3, dtype=np.float32).reshape([2, 4, 6, 3])
+    with tf.compat.v1.Session(graph=substituted) as session:
+        (out,) = session.run(["out:0"], {"x:0": x})
+    np.testing.assert_array_equal(out, tf.nn.space_to_depth(x, 2).numpy())
