@@ -32,7 +32,14 @@ import tensorflow as tf
 from tensorflow.core.framework import node_def_pb2
 
 from tfjs_converter.einsum import einsum_as_matmul, parse
-from tfjs_converter.graph_nodes import GraphScope, const_node, control_inputs, data_inputs
+from tfjs_converter.graph_nodes import (
+    GraphScope,
+    Operand,
+    build_fragment,
+    const_node,
+    control_inputs,
+    data_inputs,
+)
 
 # Ops that only move values, or act on each part alone: run once per part.
 _PART_BY_PART = frozenset(
@@ -167,18 +174,11 @@ def _pair(
     if op.type in _PART_BY_PART:
         return _part_by_part(scope, node, op, pairs)
     build, operands = _BUILDERS[op.type](op, pairs)
-    fragment = tf.Graph()
-    with fragment.as_default():
-        placeholders = [
-            tf.compat.v1.placeholder(dtype, shape, name=f"operand_{index}")
-            for index, (dtype, shape, _) in enumerate(operands)
-        ]
-        real, imag = build(*placeholders)
-        real, imag = tf.identity(real, name="real"), tf.identity(imag, name="imag")
-    inputs = {p.op.name: name for p, (_, _, name) in zip(placeholders, operands, strict=True)}
-    made = scope.add_fragment(fragment.as_graph_def(), inputs, op.name, control_inputs(node))
+    fragment = build_fragment(operands, build)
+    made = scope.add_fragment(fragment, op.name, control_inputs(node))
     scope.nodes.extend(made.values())
-    return scope.output(made["real"]), scope.output(made["imag"])
+    real, imag = fragment.results
+    return scope.output(made[real]), scope.output(made[imag])
 
 
 def _part_by_part(
@@ -201,8 +201,6 @@ def _part_by_part(
     return names[0], names[1]
 
 
-# An operand of a fragment: its dtype, static shape and name in the graph.
-Operand = tuple[tf.DType, tf.TensorShape, str]
 Builder = Callable[[tf.Operation, dict[str, Pair]], tuple[Callable, list[Operand]]]
 
 
@@ -269,16 +267,17 @@ def _to_real(scope: GraphScope, node: node_def_pb2.NodeDef, pair: Pair) -> None:
         del node.input[:]
         node.input.extend([part, *controls])
         return
-    fragment = tf.Graph()
-    with fragment.as_default():
-        a = tf.compat.v1.placeholder(tf.float32, name="real")
-        b = tf.compat.v1.placeholder(tf.float32, name="imag")
-        if node.op == "ComplexAbs":
-            tf.sqrt(a * a + b * b, name="result")
-        else:
-            # A product gives -0.0 where an FFT gives 0.0 (a sum of x * -0.0),
-            # and atan2 tells them apart (-pi, pi) for a negative real part.
-            b = tf.where(tf.equal(b, 0.0), tf.zeros_like(b), b)
-            tf.math.atan2(b, a, name="result")
-    inputs = {"real": real, "imag": imag}
-    scope.nodes.extend(scope.splice(node, fragment.as_graph_def(), inputs, "result", controls))
+    build = _magnitude if node.op == "ComplexAbs" else _phase
+    unknown = tf.TensorShape(None)
+    fragment = build_fragment([(tf.float32, unknown, real), (tf.float32, unknown, imag)], build)
+    scope.nodes.extend(scope.splice(node, fragment, controls))
+
+
+def _magnitude(real: tf.Tensor, imag: tf.Tensor) -> tf.Tensor:
+    return tf.sqrt(real * real + imag * imag)
+
+
+def _phase(real: tf.Tensor, imag: tf.Tensor) -> tf.Tensor:
+    # A product gives -0.0 where an FFT gives 0.0 (a sum of x * -0.0), and
+    # atan2 tells them apart (-pi, pi) where the real part is negative.
+    return tf.math.atan2(tf.where(tf.equal(imag, 0.0), 0.0, imag), real)

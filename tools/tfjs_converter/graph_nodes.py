@@ -3,7 +3,8 @@ names, and the scopes (main graph, library functions) a rewrite works in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableSequence, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, MutableSequence, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -143,33 +144,33 @@ class GraphScope:
 
     def add_fragment(
         self,
-        fragment: graph_pb2.GraphDef,
-        inputs: Mapping[str, str],
+        fragment: Fragment,
         prefix: str,
         controls: Sequence[str] = (),
         names: Mapping[str, str] | None = None,
     ) -> dict[str, node_def_pb2.NodeDef]:
-        """The nodes of fragment, a graph built apart, wired into this scope.
+        """The nodes of fragment wired into this scope.
 
-        fragment's nodes named in inputs (its placeholders) stand for those
-        tensors of this scope and are not made. The others are named as names
-        says, else `<prefix>/<their name>` (made free); those without an input
-        from another made node run after controls (`^x`).
+        fragment's placeholders stand for its operands and are not made. Its
+        other nodes are named as names says, else `<prefix>/<their name>`
+        (made free); those without an input from another made node run after
+        controls (`^x`).
 
         Returns:
           The new nodes by their fragment names, not yet in the scope.
         """
         names = names or {}
+        inputs = fragment.inputs
         made = {
             part.name: node_def_pb2.NodeDef(
                 name=names.get(part.name) or self.names.free(f"{prefix}/{part.name}"),
                 op=part.op,
                 attr=part.attr,
             )
-            for part in fragment.node
+            for part in fragment.graph_def.node
             if part.name not in inputs
         }
-        for part in fragment.node:
+        for part in fragment.graph_def.node:
             if part.name not in inputs:
                 new = made[part.name]
                 for name in part.input:
@@ -185,25 +186,63 @@ class GraphScope:
         return made
 
     def splice(
-        self,
-        node: node_def_pb2.NodeDef,
-        fragment: graph_pb2.GraphDef,
-        inputs: Mapping[str, str],
-        output: str,
-        controls: Sequence[str] = (),
+        self, node: node_def_pb2.NodeDef, fragment: Fragment, controls: Sequence[str] = ()
     ) -> list[node_def_pb2.NodeDef]:
-        """Puts fragment, a graph built apart, in the place of node (of one output).
+        """Puts fragment (of one result) in the place of node (of one output).
 
-        As add_fragment, under node's name as prefix; fragment's node `output`
-        takes node's name and place, so node's consumers read it.
+        As add_fragment, under node's name as prefix; the result's node takes
+        node's name and place, so node's consumers read it.
 
         Returns:
           The nodes to add to the scope (node itself is changed in place).
         """
-        made = self.add_fragment(fragment, inputs, node.name, controls, {output: node.name})
+        (output,) = fragment.results
+        made = self.add_fragment(fragment, node.name, controls, {output: node.name})
         self.change_op(node, made[output].op)
         node.CopyFrom(made.pop(output))
         return list(made.values())
+
+
+# An operand of a fragment: its dtype, static shape and name in the scope.
+Operand = tuple[tf.DType, tf.TensorShape, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Fragment:
+    """Ops built apart, to be put in a scope (GraphScope.add_fragment, splice).
+
+    Attributes:
+      graph_def: the ops, with a placeholder for each operand.
+      inputs: placeholder name -> the operand's name in the scope.
+      results: the names of the nodes whose outputs are the results.
+    """
+
+    graph_def: graph_pb2.GraphDef
+    inputs: dict[str, str]
+    results: list[str]
+
+
+def build_fragment(
+    operands: Sequence[Operand], build: Callable[..., tf.Tensor | Sequence[tf.Tensor] | None]
+) -> Fragment | None:
+    """What build makes of placeholders standing for operands, or None if it makes nothing.
+
+    build takes one placeholder per operand and returns a tensor or several.
+    """
+    graph = tf.Graph()
+    with graph.as_default():
+        placeholders = [
+            tf.compat.v1.placeholder(dtype, shape, name=f"operand_{index}")
+            for index, (dtype, shape, _) in enumerate(operands)
+        ]
+        built = build(*placeholders)
+        if built is None:
+            return None
+        tensors = [built] if isinstance(built, tf.Tensor) else list(built)
+        # A result that is an operand itself still needs a node of its own.
+        tensors = [tf.identity(t) if t.op.type == "Placeholder" else t for t in tensors]
+    inputs = {p.op.name: name for p, (_, _, name) in zip(placeholders, operands, strict=True)}
+    return Fragment(graph.as_graph_def(), inputs, [tensor.op.name for tensor in tensors])
 
 
 def graph_scopes(graph_def: graph_pb2.GraphDef) -> list[GraphScope]:

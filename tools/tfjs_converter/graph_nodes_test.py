@@ -4,6 +4,7 @@ from tensorflow.core.framework import function_pb2, graph_pb2
 
 from tfjs_converter.graph_nodes import (
     FreeNames,
+    build_fragment,
     const_node,
     control_inputs,
     data_inputs,
@@ -75,12 +76,13 @@ def test_a_spliced_fragment_takes_the_nodes_place_in_a_function():
     graph_def = graph_pb2.GraphDef()
     graph_def.library.function.append(_function_def())
     _, scope = graph_scopes(graph_def)
-    fragment = tf.Graph()
-    with fragment.as_default():
-        x = tf.compat.v1.placeholder(tf.float32, [], name="x")
-        tf.subtract(x, tf.constant(1.0, name="one"), name="less")
+    fragment = build_fragment(
+        [(tf.float32, tf.TensorShape([]), "x")],
+        lambda x: tf.subtract(x, tf.constant(1.0, name="one"), name="less"),
+    )
+    assert fragment.inputs == {"operand_0": "x"} and fragment.results == ["less"]
 
-    added = scope.splice(scope.nodes[0], fragment.as_graph_def(), {"x": "x"}, "less", ["^a"])
+    added = scope.splice(scope.nodes[0], fragment, ["^a"])
 
     assert [(node.name, node.op, list(node.input)) for node in added] == [
         ("e/one", "Const", ["^a"])

@@ -47,6 +47,8 @@ from tensorflow.core.framework import graph_pb2, node_def_pb2
 from tfjs_converter.einsum import einsum_as_matmul, parse
 from tfjs_converter.graph_nodes import (
     GraphScope,
+    Operand,
+    build_fragment,
     const_node,
     control_inputs,
     data_inputs,
@@ -309,36 +311,18 @@ def _space_to_depth_as_reshapes(
     return _spliced(scope, node, [(tf.as_dtype(node.attr["T"].type), shape, image)], build)
 
 
-# An operand of a replacement: its dtype, static shape and name in the scope.
-_Operand = tuple[tf.DType, tf.TensorShape, str]
-
-
 def _spliced(
     scope: GraphScope,
     node: node_def_pb2.NodeDef,
-    operands: list[_Operand],
+    operands: list[Operand],
     build: Callable[..., tf.Tensor | None],
 ) -> list[node_def_pb2.NodeDef] | None:
-    """Puts what build makes of placeholders for operands in node's place; None if nothing."""
-    fragment = tf.Graph()
-    with fragment.as_default():
-        placeholders = [
-            tf.compat.v1.placeholder(dtype, shape, name=f"operand_{index}")
-            for index, (dtype, shape, _) in enumerate(operands)
-        ]
-        result = build(*placeholders)
-        if result is None:
-            return None
-        if result.op.type == "Placeholder":
-            result = tf.identity(result)
+    """Puts what build makes of operands in node's place; None if it makes nothing."""
+    fragment = build_fragment(operands, build)
+    if fragment is None:
+        return None
     names = [name for _, _, name in operands]
-    return scope.splice(
-        node,
-        fragment.as_graph_def(),
-        {placeholder.op.name: name for placeholder, name in zip(placeholders, names, strict=True)},
-        result.op.name,
-        control_inputs(node) + scope.frame_anchor(names),
-    )
+    return scope.splice(node, fragment, control_inputs(node) + scope.frame_anchor(names))
 
 
 def _known_shape(shapes: StaticShapes | None, scope: GraphScope, name: str) -> tf.TensorShape:
