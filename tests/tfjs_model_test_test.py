@@ -218,7 +218,7 @@ def test_the_runner_unit_tests_pass():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout
-    assert "# pass 14" in result.stdout
+    assert "# pass 16" in result.stdout
 
 
 FLAGS_EXPORT = """
