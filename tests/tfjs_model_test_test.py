@@ -700,6 +700,7 @@ class Attention(tf.Module):
         self.attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
         self.attention(tf.zeros([1, 5, 6]), tf.zeros([1, 5, 6]))
         self.kernel = tf.Variable(tf.random.stateless_normal([6, 6], seed=[7, 8]))
+        self.heads = tf.Variable(tf.random.stateless_normal([1, 3, 4, 2], seed=[9, 9]))
 
     @tf.function(input_signature=[tf.TensorSpec([None, 5, 8], tf.float32, name="x")])
     def attend(self, x):
@@ -710,6 +711,8 @@ class Attention(tf.Module):
             "attended": self.attention(h, h),
             # TF.js cpu's Einsum gave this the shape [2, 6] instead of [2].
             "total": tf.einsum("bij,bjk->b", h, tf.transpose(h, [0, 2, 1])),
+            # Batch axes both operands broadcast ([2, 1] against [1, 3]).
+            "broadcast": tf.einsum("...ij,...jk->...ik", x[:, None, :, :4], self.heads),
         }
 
 
@@ -723,7 +726,8 @@ def test_keras_attention_and_einsums_in_loops_run_on_every_backend(
     bazel, scratch_package, control_flow_v2
 ):
     # wasm has no Einsum kernel (the backends budget refused the model), and
-    # cpu's gave `bij,bjk->b` the wrong shape.
+    # cpu's gave `bij,bjk->b` the wrong shape. A BatchMatMul broadcasting both
+    # operands' batch axes held half its values.
     log = _model_test_log(
         bazel,
         scratch_package,
@@ -732,7 +736,9 @@ def test_keras_attention_and_einsums_in_loops_run_on_every_backend(
         ["attend"],
         model_attrs=f"control_flow_v2 = {control_flow_v2}, backends = ['cpu', 'wasm', 'webgl'],",
     )
-    _assert_node_rows_pass(log, [("attend", "attended"), ("attend", "total")])
+    _assert_node_rows_pass(
+        log, [("attend", "attended"), ("attend", "broadcast"), ("attend", "total")]
+    )
 
 
 BRANCHES_EXPORT = """

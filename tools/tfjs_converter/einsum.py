@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import tensorflow as tf
 
 # A letter of the equation, or ("...", k): the ellipsis's axis k from the right.
@@ -107,6 +108,8 @@ def einsum_as_matmul(equation: Equation, operands: Sequence[tf.Tensor]) -> tf.Te
     free_b = [label for label in output if label in b_labels and label not in a_labels]
     a = _transposed(a, a_labels, (*batch, *free_a, *contracted))
     b = _transposed(b, b_labels, (*batch, *contracted, *free_b))
+    if any(isinstance(label, tuple) for label in batch) and not _same_sizes(a, b, len(batch)):
+        a, b = _broadcast_batches(a, b, len(batch))
     product = tf.linalg.matmul(
         _reshaped_to_three(a, len(batch), len(free_a)),
         _reshaped_to_three(b, len(batch), len(contracted)),
@@ -141,6 +144,33 @@ def _transposed(tensor: tf.Tensor, labels: Sequence[Label], order: Sequence[Labe
     if permutation == list(range(len(permutation))):
         return tensor
     return tf.transpose(tensor, permutation)
+
+
+def _same_sizes(a: tf.Tensor, b: tf.Tensor, axes: int) -> bool:
+    """Whether a's and b's first axes are known to have the same sizes."""
+    sizes = [(a.shape[axis], b.shape[axis]) for axis in range(axes)]
+    return all(x is not None and x == y for x, y in sizes)
+
+
+def _broadcast_batches(a: tf.Tensor, b: tf.Tensor, axes: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """a and b with their first axes broadcast against each other.
+
+    TF.js's BatchMatMul broadcasts batch axes wrong where both operands do
+    ([2, 1] against [1, 3] gave a [2, 3] product holding half its values, or
+    wrong ones on wasm), so the product gets batch axes that are equal.
+    """
+    known = [a.shape[:axes], b.shape[:axes]]
+    if all(shape.is_fully_defined() for shape in known):
+        batch = tf.constant(np.broadcast_shapes(*(tuple(shape) for shape in known)), tf.int32)
+    else:
+        batch = tf.raw_ops.BroadcastArgs(s0=tf.shape(a)[:axes], s1=tf.shape(b)[:axes])
+    return tuple(
+        tf.broadcast_to(
+            tensor,
+            _concat([batch, *(_product(tensor, range(i, i + 1)) for i in range(axes, rank))]),
+        )
+        for tensor, rank in ((a, len(a.shape)), (b, len(b.shape)))
+    )
 
 
 # Axes of a tensor whose sizes multiply into one size of a new shape.
@@ -190,3 +220,11 @@ def _product(tensor: tf.Tensor, axes: range) -> tf.Tensor:
         return tf.constant([known], tf.int32)
     sizes = tf.shape(tensor)[axes.start : axes.stop]
     return sizes if len(axes) == 1 else tf.reduce_prod(sizes, keepdims=True)
+
+
+def _concat(pieces: Sequence[tf.Tensor]) -> tf.Tensor:
+    """pieces (1-D int32) end to end, as a constant where all are known."""
+    known = [tf.get_static_value(piece) for piece in pieces]
+    if all(values is not None for values in known):
+        return tf.constant([int(size) for values in known for size in values], tf.int32)
+    return tf.concat(pieces, 0)

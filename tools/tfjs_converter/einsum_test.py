@@ -38,6 +38,7 @@ EQUATIONS = [
     ("ij->", [[3, 4]]),
     ("...b,bc->...c", [[2, 3, 4], [4, 5]]),
     ("...ij,...jk->...ik", [[2, 1, 3, 4], [5, 4, 2]]),
+    ("...ij,...jk->...ik", [[2, 1, 3, 4], [1, 3, 4, 5]]),  # both broadcast
     ("i,j->ij", [[3], [4]]),
     ("ij,ij->i", [[3, 4], [3, 4]]),
     ("bij,jk", [[2, 3, 4], [4, 5]]),
@@ -96,3 +97,17 @@ def test_a_diagonal_is_not_decomposed():
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, [3, 3])
         assert einsum_as_matmul(parse("ii->i", [2]), [x]) is None
+
+
+def test_batch_axes_both_operands_broadcast_are_broadcast_before_the_product():
+    # TF.js's BatchMatMul got [2, 1] against [1, 3] wrong.
+    graph = tf.Graph()
+    with graph.as_default():
+        a = tf.compat.v1.placeholder(tf.float32, [None, 1, 3, 4])
+        b = tf.compat.v1.placeholder(tf.float32, [1, 3, 4, 5])
+        einsum_as_matmul(parse("...ij,...jk->...ik", [4, 4]), [a, b])
+        c = tf.compat.v1.placeholder(tf.float32, [None, 5, 3, 4])
+        d = tf.compat.v1.placeholder(tf.float32, [None, 5, 4, 2])
+        einsum_as_matmul(parse("abij,abjk->abik", [4, 4]), [c, d])  # named: equal sizes
+    products = [op for op in graph.get_operations() if op.type == "BatchMatMulV2"]
+    assert [op.inputs[0].op.type for op in products] == ["BroadcastTo", "Placeholder"]
