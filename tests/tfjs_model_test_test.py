@@ -679,6 +679,37 @@ def test_space_to_depth_runs_in_tfjs(bazel, scratch_package):
     _assert_node_rows_pass(log, [("focus", "features")])
 
 
+TOP_K_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class TopK(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 5], tf.float32, name="x")])
+    def picks(self, x):
+        # A loop body reads TopKV2's second output, its indices, as
+        # `top_k:indices:0`: TF.js read output 0, the values.
+        positions = tf.zeros([tf.shape(x)[0]], tf.int32)
+        best = tf.zeros([tf.shape(x)[0]])
+        for step in tf.range(3):
+            values, indices = tf.math.top_k(x, k=2)
+            positions += indices[:, 0] * (step + 1)
+            best += values[:, 1]
+            x = x - tf.one_hot(indices[:, 0], 5)
+        return {"positions": positions, "best": best}
+
+
+module = TopK()
+tf.saved_model.save(module, sys.argv[1], signatures={"picks": module.picks})
+"""
+
+
+def test_top_k_indices_read_in_a_loop_body_run_in_tfjs(bazel, scratch_package):
+    log = _model_test_log(bazel, scratch_package, "top_k", TOP_K_EXPORT, ["picks"])
+    _assert_node_rows_pass(log, [("picks", "best"), ("picks", "positions")])
+
+
 ATTENTION_EXPORT = """
 import sys
 

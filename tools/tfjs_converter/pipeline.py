@@ -46,6 +46,7 @@ from tfjs_converter.branch_results import branch_results_for_tfjs
 from tfjs_converter.canonical_graph import canonicalize_graph
 from tfjs_converter.complex_pairs import complex_as_real_pairs
 from tfjs_converter.errors import ConversionError
+from tfjs_converter.function_outputs import flat_output_indices
 from tfjs_converter.fused_bias import rank_one_biases
 from tfjs_converter.graph_nodes import node_name
 from tfjs_converter.lookup_tables import reshape_table_lookups
@@ -234,6 +235,7 @@ _TFJS_REWRITES = (
     branch_results_for_tfjs,
     lowered_loops_for_tfjs,
     small_integer_types_as_int32,
+    flat_output_indices,
 )
 
 _DUPLICATE_FUNCTION = re.compile(r"Attempting to add a duplicate function with name: (\S+) ")
