@@ -710,6 +710,42 @@ def test_top_k_indices_read_in_a_loop_body_run_in_tfjs(bazel, scratch_package):
     _assert_node_rows_pass(log, [("picks", "best"), ("picks", "positions")])
 
 
+CAUSAL_EXPORT = """
+import sys
+
+import keras
+import tensorflow as tf
+
+
+class Causal(tf.Module):
+    def __init__(self):
+        super().__init__()
+        keras.utils.set_random_seed(3)
+        self.attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+        self.attention(tf.zeros([1, 3, 8]), tf.zeros([1, 3, 8]), use_causal_mask=True)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 8], tf.float32, name="x")])
+    def decode(self, x):
+        # A causal mask over an unknown length: tf.linalg.band_part(ones, -1, 0).
+        return {"attended": self.attention(x, x, use_causal_mask=True)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4, 4], tf.float32, name="x")])
+    def lower(self, x):
+        return {"lower": tf.linalg.band_part(x, -1, 0), "band": tf.linalg.band_part(x, 1, 0)}
+
+
+module = Causal()
+tf.saved_model.save(module, sys.argv[1], signatures={"decode": module.decode, "lower": module.lower})
+"""
+
+
+def test_causal_masks_and_band_parts_run_in_tfjs(bazel, scratch_package):
+    # TF.js read band_part's num_upper from num_lower's input: the causal
+    # mask kept the whole matrix (cpu), and wasm aborted on the bool mask.
+    log = _model_test_log(bazel, scratch_package, "causal", CAUSAL_EXPORT, ["decode", "lower"])
+    _assert_node_rows_pass(log, [("decode", "attended"), ("lower", "band"), ("lower", "lower")])
+
+
 ATTENTION_EXPORT = """
 import sys
 

@@ -59,6 +59,7 @@ from tfjs_converter.small_integers import (
 )
 from tfjs_converter.substitutes import (
     bool_reverse_in_int32,
+    bool_selects_in_int32,
     one_hot_in_int32,
     substitute_missing_kernels,
 )
@@ -231,6 +232,7 @@ _TFJS_REWRITES = (
     rank_one_biases,
     one_hot_in_int32,
     bool_reverse_in_int32,
+    bool_selects_in_int32,
     return_stored_tensors,
     branch_results_for_tfjs,
     lowered_loops_for_tfjs,

@@ -17,6 +17,11 @@ true) or aborts with `memory access out of bounds` (a Keras RNN with
 `go_backwards` or a Bidirectional one reverses its bool mask). It becomes
 an int32 ReverseV2 between two casts.
 
+`Select` and `SelectV2` of bools: the wasm backend's kernel writes past its
+output, and a later disposal aborts with `memory access out of bounds`
+(`tf.where` between masks; TF.js's own band_part of a bool causal mask).
+They become int32 selects between casts.
+
 `ResourceGather` of a frozen variable inside a function: freezing turns a
 variable a loop body reads (an embedding looked up in a decoding loop) into
 a float input of the body, and its `ReadVariableOp` into an Identity, but
@@ -30,6 +35,9 @@ wrong (see `einsum.py`, which builds its replacement).
 
 `SpaceToDepth` (NHWC): no backend has a kernel; a reshape, a transpose and a
 reshape compute it.
+
+`MatrixBandPart`: TF.js reads its `num_upper` from `num_lower`'s input (a
+causal mask kept the whole matrix); a select by the band's mask computes it.
 
 All are rewritten in the main graph and in every function of its library:
 with `control_flow_v2` on (the default), a loop's body and a branch of a
@@ -68,6 +76,7 @@ def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
         + gathers_of_frozen_variables(graph_def)
         + einsums_as_matmuls(graph_def, shapes)
         + space_to_depth_as_reshapes(graph_def, shapes)
+        + bands_as_selects(graph_def, shapes)
     )
     if not replaced:
         return graph
@@ -114,6 +123,20 @@ def bool_reverse_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
     return _replace_each(graph_def, "ReverseV2", _reversed_as_int32)
 
 
+def bool_selects_in_int32(graph_def: graph_pb2.GraphDef) -> list[str]:
+    """Replaces each Select or SelectV2 node N of bools in graph_def, in place.
+
+    N keeps its name, now on the Cast back to bool of `N/selected`, the same
+    select of int32 casts (`N/then`, `N/else`).
+
+    Returns:
+      The names of the nodes replaced (`function/N` inside a function).
+    """
+    return _replace_each(graph_def, "SelectV2", _selected_as_int32) + _replace_each(
+        graph_def, "Select", _selected_as_int32
+    )
+
+
 def gathers_of_frozen_variables(graph_def: graph_pb2.GraphDef) -> list[str]:
     """Replaces each ResourceGather node N reading a frozen function input, in place.
 
@@ -157,6 +180,22 @@ def space_to_depth_as_reshapes(
       The names of the nodes replaced (`function/N` inside a function).
     """
     return _replace_each(graph_def, "SpaceToDepth", partial(_space_to_depth_as_reshapes, shapes))
+
+
+def bands_as_selects(
+    graph_def: graph_pb2.GraphDef, shapes: StaticShapes | None = None
+) -> list[str]:
+    """Replaces each MatrixBandPart node N of graph_def, in place.
+
+    N keeps its name, on a SelectV2 of the band's mask, the matrix and zeros.
+    TF.js reads MatrixBandPart's `num_upper` from the input of `num_lower`,
+    so `tf.linalg.band_part(x, -1, 0)` (a causal mask: Keras's
+    `use_causal_mask=True`) kept the whole matrix, with no error.
+
+    Returns:
+      The names of the nodes replaced (`function/N` inside a function).
+    """
+    return _replace_each(graph_def, "MatrixBandPart", partial(_band_as_select, shapes))
 
 
 Replacement = Callable[[GraphScope, node_def_pb2.NodeDef], list[node_def_pb2.NodeDef] | None]
@@ -311,6 +350,32 @@ def _space_to_depth_as_reshapes(
     return _spliced(scope, node, [(tf.as_dtype(node.attr["T"].type), shape, image)], build)
 
 
+def _band_as_select(
+    shapes: StaticShapes | None, scope: GraphScope, node: node_def_pb2.NodeDef
+) -> list[node_def_pb2.NodeDef] | None:
+    matrix, lower, upper = data_inputs(node)
+    index = tf.as_dtype(node.attr["Tindex"].type)
+
+    def build(x, below, above):
+        size = tf.shape(x)
+        rows = tf.range(size[-2])[:, None]
+        columns = tf.range(size[-1])[None, :]
+        below, above = tf.cast(below, tf.int32), tf.cast(above, tf.int32)
+        keep = tf.logical_and(
+            tf.logical_or(below < 0, rows - columns <= below),
+            tf.logical_or(above < 0, columns - rows <= above),
+        )
+        return tf.where(keep, x, tf.zeros_like(x))
+
+    scalar = tf.TensorShape([])
+    operands = [
+        (tf.as_dtype(node.attr["T"].type), _known_shape(shapes, scope, matrix), matrix),
+        (index, scalar, lower),
+        (index, scalar, upper),
+    ]
+    return _spliced(scope, node, operands, build)
+
+
 def _spliced(
     scope: GraphScope,
     node: node_def_pb2.NodeDef,
@@ -335,6 +400,24 @@ def _known_shape(shapes: StaticShapes | None, scope: GraphScope, name: str) -> t
 def _static_shape(graph: tf.Graph, node_input: str) -> tf.TensorShape:
     name, _, index = node_input.partition(":")
     return graph.get_tensor_by_name(f"{name}:{index or 0}").shape
+
+
+def _selected_as_int32(
+    scope: GraphScope, node: node_def_pb2.NodeDef
+) -> list[node_def_pb2.NodeDef] | None:
+    if node.attr["T"].type != tf.bool.as_datatype_enum:
+        return None
+    condition, then, otherwise, *controls = node.input
+    then_ints, else_ints = (
+        _cast(scope.names.free(f"{node.name}/{part}"), tensor, tf.bool, tf.int32)
+        for part, tensor in (("then", then), ("else", otherwise))
+    )
+    selected = node_def_pb2.NodeDef(name=scope.names.free(f"{node.name}/selected"), op=node.op)
+    selected.input.extend([condition, scope.output(then_ints), scope.output(else_ints), *controls])
+    selected.attr["T"].type = tf.int32.as_datatype_enum
+    scope.change_op(node, "Cast")
+    node.CopyFrom(_cast(node.name, scope.output(selected), tf.int32, tf.bool))
+    return [then_ints, else_ints, selected]
 
 
 def _cast(name: str, tensor: str, source: tf.DType, destination: tf.DType) -> node_def_pb2.NodeDef:

@@ -8,6 +8,7 @@ from tfjs_converter import substitutes
 from tfjs_converter.graph_nodes import data_inputs, node_name
 from tfjs_converter.substitutes import (
     bool_reverse_in_int32,
+    bool_selects_in_int32,
     gathers_of_frozen_variables,
     one_hot_in_int32,
     substitute_erfc,
@@ -293,3 +294,51 @@ def test_space_to_depth_becomes_reshapes_and_a_transpose(known):
     with tf.compat.v1.Session(graph=substituted) as session:
         (out,) = session.run(["out:0"], {"x:0": x})
     np.testing.assert_array_equal(out, tf.nn.space_to_depth(x, 2).numpy())
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bool])
+def test_a_band_part_becomes_a_select_by_its_mask(dtype):
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(dtype, [None, 4, 5], name="x")
+        bands = [(-1, 0), (0, -1), (1, 2), (0, 0), (-1, -1)]
+        for i, (below, above) in enumerate(bands):
+            tf.identity(tf.linalg.band_part(x, below, above), name=f"band_{i}")
+        lower = tf.compat.v1.placeholder(tf.int64, [], name="lower")
+        tf.identity(tf.linalg.band_part(x, lower, tf.constant(1, tf.int64)), name="fed")
+    substituted = substitute_missing_kernels(graph)
+
+    assert "MatrixBandPart" not in {op.type for op in substituted.get_operations()}
+    values = np.random.default_rng(1).standard_normal([2, 4, 5]).astype(np.float32)
+    x = values > 0 if dtype == tf.bool else values
+    names = [f"band_{i}:0" for i in range(len(bands))] + ["fed:0"]
+    with tf.compat.v1.Session(graph=substituted) as session:
+        outputs = session.run(names, {"x:0": x, "lower:0": 2})
+    expected = [tf.linalg.band_part(x, b, a).numpy() for b, a in bands]
+    expected.append(tf.linalg.band_part(x, 2, 1).numpy())
+    for out, want in zip(outputs, expected, strict=True):
+        np.testing.assert_array_equal(out, want)
+
+
+def test_a_select_of_bools_becomes_an_int32_select_between_casts():
+    # wasm's bool select wrote past its output: a later disposal aborted.
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+        masks = tf.where(x > 0.0, x > 1.0, x < -1.0, name="masks")
+        tf.identity(masks, name="out")
+        tf.where(x > 0.0, x, -x, name="floats")
+    graph_def = graph.as_graph_def()
+    assert bool_selects_in_int32(graph_def) == ["masks"]
+
+    nodes = {node.name: node for node in graph_def.node}
+    assert (nodes["masks"].op, list(nodes["masks"].input)) == ("Cast", ["masks/selected"])
+    assert nodes["masks/selected"].attr["T"].type == tf.int32.as_datatype_enum
+    assert nodes["floats"].op == "SelectV2"
+    rewritten = tf.Graph()
+    with rewritten.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    x = np.array([[2.0, 0.5, -2.0], [-0.5, 1.5, 0.0]], np.float32)
+    with tf.compat.v1.Session(graph=rewritten) as session:
+        (out,) = session.run(["out:0"], {"x:0": x})
+    np.testing.assert_array_equal(out, np.where(x > 0.0, x > 1.0, x < -1.0))
