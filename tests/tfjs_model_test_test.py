@@ -746,6 +746,51 @@ def test_causal_masks_and_band_parts_run_in_tfjs(bazel, scratch_package):
     _assert_node_rows_pass(log, [("decode", "attended"), ("lower", "band"), ("lower", "lower")])
 
 
+MASKED_EXPORT = """
+import sys
+
+import tensorflow as tf
+
+
+class Masked(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.kernel = tf.Variable(tf.random.stateless_normal([4, 4], seed=[1, 2]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    def masked(self, x):
+        # An attention mask's -1e9 and BERT's layer-norm epsilon of 1e-12:
+        # float16 made them -inf and 0, and masked or zero rows NaN.
+        scores = tf.matmul(x, self.kernel) + tf.where(x > 0.0, 0.0, -1e9)
+        centered = x - tf.reduce_mean(x, -1, keepdims=True)
+        normalized = centered / tf.sqrt(tf.reduce_mean(centered**2, -1, keepdims=True) + 1e-12)
+        return {"attended": tf.nn.softmax(scores), "normalized": normalized}
+
+
+module = Masked()
+tf.saved_model.save(module, sys.argv[1], signatures={"masked": module.masked})
+"""
+
+
+def test_float16_keeps_masks_and_epsilons_it_cannot_hold(bazel, scratch_package):
+    scratch_package.write(
+        "inputs.json",
+        json.dumps(
+            {"masked": {"x": [[0.5, -1.0, 2.0, 0.0], [-1.0, -2.0, -0.5, -3.0], [0, 0, 0, 0]]}}
+        ),
+    )
+    log = _model_test_log(
+        bazel,
+        scratch_package,
+        "masked",
+        MASKED_EXPORT,
+        ["masked"],
+        test_attrs='inputs = "inputs.json", atol = "1e-2", rtol = "1e-2",',
+        model_attrs='quantization = "float16",',
+    )
+    _assert_node_rows_pass(log, [("masked", "attended"), ("masked", "normalized")])
+
+
 ATTENTION_EXPORT = """
 import sys
 

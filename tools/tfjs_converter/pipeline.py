@@ -52,6 +52,7 @@ from tfjs_converter.graph_nodes import node_name
 from tfjs_converter.lookup_tables import reshape_table_lookups
 from tfjs_converter.lowered_loops import lowered_loops_for_tfjs
 from tfjs_converter.options import DEFAULT_OPTIONS, ConversionOptions
+from tfjs_converter.quantization_limits import kept_note, quantization_map, unquantizable
 from tfjs_converter.saved_model import flattened_keys, signature_input_keys
 from tfjs_converter.small_integers import (
     small_integer_types_as_int32,
@@ -199,6 +200,9 @@ def convert_concrete_function(
         canonicalize_graph(initializer_graph_def)
     weights = tfjs_saved_model.extract_weights(graph_def, initializer_graph_def)
     small_integer_weights_as_int32(weights)
+    kept_float32 = unquantizable(weights, options.quantization)
+    if kept_float32:
+        print(kept_note(kept_float32, options.quantization), file=sys.stderr)
     topology = _model_topology(graph_def)
     if not options.skip_op_check:
         _check_ops_on_strings(topology)
@@ -213,7 +217,9 @@ def convert_concrete_function(
             str(model_json),
             tensorflow_version or tf.__version__,
             signature,
-            quantization_dtype_map=options.quantization_dtype_map(),
+            quantization_dtype_map=quantization_map(
+                options, [w["name"] for group in weights for w in group], kept_float32
+            ),
             weight_shard_size_bytes=options.weight_shard_size_bytes,
             initializer_graph_def=initializer_graph_def,
             initializer_signature_def=initializer.signature if initializer else None,

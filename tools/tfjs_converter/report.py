@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import json
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from tfjs_converter.options import ALL_WEIGHTS, ConversionOptions
 from tfjs_converter.pipeline import tfjs_read_weights
+from tfjs_converter.quantization_limits import unquantizable
 from tfjs_converter.tfjs_registry import (
     BACKENDS,
     failing_on_strings,
@@ -91,7 +93,10 @@ def _round(value: float) -> float:
 
 def _quantization_error(original: np.ndarray, restored: np.ndarray) -> dict[str, float]:
     original = np.asarray(original, dtype=np.float64)
-    error = np.abs(np.asarray(restored, dtype=np.float64) - original)
+    restored = np.asarray(restored, dtype=np.float64)
+    # An infinity kept as itself is no error (inf - inf would be NaN).
+    with np.errstate(invalid="ignore"):
+        error = np.where(restored == original, 0.0, np.abs(restored - original))
     largest = float(error.max(initial=0.0))
     scale = float(np.abs(original).max(initial=0.0))
     return {
@@ -176,6 +181,15 @@ def signature_report(
         report["quantization_error"] = {
             w["name"]: w["quantization"] for w in sorted(quantized, key=lambda w: w["name"])
         }
+    if options.quantization is not None and original_weights is not None:
+        chosen = [
+            {"name": name, "data": data}
+            for name, data in sorted(original_weights.items())
+            if any(fnmatchcase(name, p) for p in options.quantization_patterns)
+        ]
+        kept = unquantizable([chosen], options.quantization)
+        if kept:
+            report["kept_float32"] = kept
     return report
 
 
@@ -188,7 +202,12 @@ def _quantization_summary(signature: Mapping[str, Any]) -> str:
     patterns = options["quantization_patterns"]
     listed = ", ".join(f"`{pattern}`" for pattern in patterns)
     chosen = "" if list(patterns) == list(ALL_WEIGHTS) else f" (patterns: {listed})"
-    return f"{options['quantization']}: {quantized} of {signature['weights']} weights{chosen}"
+    summary = f"{options['quantization']}: {quantized} of {signature['weights']} weights{chosen}"
+    kept = signature.get("kept_float32", {})
+    if kept:
+        why = "; ".join(f"`{name}` ({reason})" for name, reason in sorted(kept.items()))
+        summary += f"; kept float32, as {options['quantization']} cannot hold them: {why}"
+    return summary
 
 
 def model_report(signatures: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
