@@ -36,6 +36,9 @@ wrong (see `einsum.py`, which builds its replacement).
 `SpaceToDepth` (NHWC): no backend has a kernel; a reshape, a transpose and a
 reshape compute it.
 
+`GatherV2` with batch axes: the wasm backend's gave wrong values; the same
+gather from params whose batch axes are merged computes it.
+
 `MatrixBandPart`: TF.js reads its `num_upper` from `num_lower`'s input (a
 causal mask kept the whole matrix); a select by the band's mask computes it.
 
@@ -61,6 +64,7 @@ from tfjs_converter.graph_nodes import (
     control_inputs,
     data_inputs,
     graph_scopes,
+    node_name,
 )
 
 # The static shape of a main-graph tensor, by its name in a node's input (`x`, `x:1`).
@@ -77,6 +81,7 @@ def substitute_missing_kernels(graph: tf.Graph) -> tf.Graph:
         + einsums_as_matmuls(graph_def, shapes)
         + space_to_depth_as_reshapes(graph_def, shapes)
         + bands_as_selects(graph_def, shapes)
+        + batched_gathers_as_flat(graph_def, shapes)
     )
     if not replaced:
         return graph
@@ -196,6 +201,23 @@ def bands_as_selects(
       The names of the nodes replaced (`function/N` inside a function).
     """
     return _replace_each(graph_def, "MatrixBandPart", partial(_band_as_select, shapes))
+
+
+def batched_gathers_as_flat(
+    graph_def: graph_pb2.GraphDef, shapes: StaticShapes | None = None
+) -> list[str]:
+    """Replaces each GatherV2 node N with batch axes (`batch_dims` > 0), in place.
+
+    N keeps its name, on a GatherV2 without batch axes from the params with
+    their batch axes merged into the gathered one, at indices offset by
+    their batch row. TF.js's wasm gather with `batch_dims` gave wrong
+    values (`tf.gather(seq, ids, batch_dims=1)`). Only gathers along the
+    axis right after the batch axes (the default) are rewritten.
+
+    Returns:
+      The names of the nodes replaced (`function/N` inside a function).
+    """
+    return _replace_each(graph_def, "GatherV2", partial(_batched_gather_as_flat, shapes))
 
 
 Replacement = Callable[[GraphScope, node_def_pb2.NodeDef], list[node_def_pb2.NodeDef] | None]
@@ -374,6 +396,42 @@ def _band_as_select(
         (index, scalar, upper),
     ]
     return _spliced(scope, node, operands, build)
+
+
+def _batched_gather_as_flat(
+    shapes: StaticShapes | None, scope: GraphScope, node: node_def_pb2.NodeDef
+) -> list[node_def_pb2.NodeDef] | None:
+    batch_dims = node.attr["batch_dims"].i
+    if batch_dims <= 0:
+        return None
+    params, indices, axis = data_inputs(node)
+    axis_value = _constant_value(scope, axis)
+    if axis_value is None or int(axis_value) != batch_dims:
+        return None  # a gather along a later axis than the batch ones: left as it is
+
+    def build(x, ids):
+        # Row r of the batch starts at r * (size of the gathered axis) in x
+        # with its batch axes merged into the gathered one.
+        size = tf.shape(x, out_type=ids.dtype)
+        rows = tf.reshape(tf.range(tf.reduce_prod(size[:batch_dims])), size[:batch_dims])
+        trailing = tf.ones_like(tf.shape(ids, out_type=ids.dtype)[batch_dims:])
+        rows = tf.reshape(rows, tf.concat([size[:batch_dims], trailing], 0))
+        flat = tf.reshape(x, tf.concat([[-1], size[batch_dims + 1 :]], 0))
+        return tf.gather(flat, ids + rows * size[batch_dims], axis=0)
+
+    operands = [
+        (tf.as_dtype(node.attr["Tparams"].type), _known_shape(shapes, scope, params), params),
+        (tf.as_dtype(node.attr["Tindices"].type), _known_shape(shapes, scope, indices), indices),
+    ]
+    return _spliced(scope, node, operands, build)
+
+
+def _constant_value(scope: GraphScope, tensor: str):
+    """The value of a Const node's output, or None."""
+    producer = next((n for n in scope.nodes if n.name == node_name(tensor)), None)
+    if producer is None or producer.op != "Const":
+        return None
+    return tf.make_ndarray(producer.attr["value"].tensor)
 
 
 def _spliced(

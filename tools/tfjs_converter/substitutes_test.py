@@ -342,3 +342,25 @@ def test_a_select_of_bools_becomes_an_int32_select_between_casts():
     with tf.compat.v1.Session(graph=rewritten) as session:
         (out,) = session.run(["out:0"], {"x:0": x})
     np.testing.assert_array_equal(out, np.where(x > 0.0, x > 1.0, x < -1.0))
+
+
+@pytest.mark.parametrize(
+    ("params_shape", "indices_shape", "batch_dims"),
+    [([2, 10, 4], [2, 6], 1), ([3, 4, 2], [3, 2], 1), ([2, 3, 5], [2, 3, 4], 2), ([2, 4], [2], 1)],
+)
+def test_a_gather_with_batch_axes_becomes_a_flat_gather(params_shape, indices_shape, batch_dims):
+    rng = np.random.default_rng(4)
+    params = rng.standard_normal(params_shape).astype(np.float32)
+    indices = rng.integers(0, params_shape[batch_dims], indices_shape).astype(np.int64)
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, *params_shape[1:]], name="x")
+        ids = tf.compat.v1.placeholder(tf.int64, [None, *indices_shape[1:]], name="ids")
+        tf.identity(tf.gather(x, ids, batch_dims=batch_dims), name="out")
+    substituted = substitute_missing_kernels(graph)
+
+    gathers = [op for op in substituted.get_operations() if op.type == "GatherV2"]
+    assert [op.get_attr("batch_dims") for op in gathers] == [0]
+    with tf.compat.v1.Session(graph=substituted) as session:
+        (out,) = session.run(["out:0"], {"x:0": params, "ids:0": indices})
+    np.testing.assert_array_equal(out, tf.gather(params, indices, batch_dims=batch_dims).numpy())
