@@ -454,6 +454,26 @@ def test_an_op_no_backend_runs_on_strings_is_refused_unless_skip_op_check(
     convert_saved_model(words_saved_model, ["kept", "tiled"], tmp_path / "kept")
 
 
+def test_a_grouped_convolution_is_named_with_what_keras_made_of_it(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    class Grouped(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = keras.layers.Conv2D(4, 3, groups=2)
+            self.conv(tf.zeros([1, 8, 8, 4]))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 4], tf.float32, name="x")])
+        def grouped(self, x):
+            return {"y": self.conv(x)}
+
+    module = Grouped()
+    tf.saved_model.save(module, str(tmp_path / "model"), signatures={"grouped": module.grouped})
+    with pytest.raises(ConversionError, match=r"StatefulPartitionedCall \(from a function only "):
+        convert_saved_model(tmp_path / "model", ["grouped"], tmp_path / "out")
+
+
 def test_a_loop_with_break_and_continue_converts_again_in_the_same_process(tmp_path):
     # Freezing it adds a function TensorFlow names without a counter
     # (while_cond_function) to the process's eager context: the second

@@ -128,6 +128,11 @@ _OP_SOURCES = {
     "EagerPyFunc": "tf.py_function",
     "PyFunc": "tf.numpy_function",
     "PyFuncStateless": "tf.numpy_function",
+    # Freezing inlines every function call but those TensorFlow must compile
+    # with XLA; Keras 3 compiles its Conv2D with groups > 1 so.
+    "StatefulPartitionedCall": "a function only XLA compiles, such as Keras 3's Conv2D "
+    "with groups > 1 in ConvNeXt: TF.js has no grouped convolution; use groups=1, or a "
+    "DepthwiseConv2D where the groups are the channels",
 }
 # tensorflowjs reports unsupported ops as a ValueError with this prefix.
 _UNSUPPORTED_OPS_PREFIX = "Unsupported Ops in the model"
