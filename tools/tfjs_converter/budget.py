@@ -68,6 +68,7 @@ def _size_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
         problems.append(
             f"the model is {report['bytes']} bytes, {report['bytes'] - budget.max_bytes} over "
             f"max_bytes {budget.max_bytes}; biggest weights: {_biggest_weights(signatures)}"
+            + _graph_share(signatures)
         )
     for name, limit in sorted(budget.signature_max_bytes.items()):
         size = signatures[name]["bytes"]
@@ -75,8 +76,18 @@ def _size_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
             problems.append(
                 f"signature {name!r} is {size} bytes, {size - limit} over its max_bytes {limit}; "
                 f"biggest weights: {_biggest_weights({name: signatures[name]})}"
+                + _graph_share({name: signatures[name]})
             )
     return problems
+
+
+def _graph_share(signatures: Mapping[str, Mapping[str, Any]]) -> str:
+    """A note when model.json, which quantizing does not shrink, is most of the bytes."""
+    graph = sum(signature["model_json_bytes"] for signature in signatures.values())
+    total = sum(signature["bytes"] for signature in signatures.values())
+    if 2 * graph < total:
+        return ""
+    return f"; model.json (the graph, which quantizing does not shrink) is {graph} of them"
 
 
 def _backend_problems(budget: Budget, report: Mapping[str, Any]) -> list[str]:
