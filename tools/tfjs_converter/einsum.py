@@ -11,8 +11,9 @@ reshaped to three axes, multiplied, and the product reshaped and transposed
 to the output's labels.
 
 An ellipsis stands for as many axes as its operand has beyond its labels,
-aligned from the right across operands, as numpy broadcasts them; BatchMatMul
-broadcasts those both operands have. A label repeated within one operand (a
+aligned from the right across operands, as numpy broadcasts them; batch axes
+both operands have are broadcast against each other before the product
+(`_broadcast_batches` says why). A label repeated within one operand (a
 diagonal, `ii->i`) is not decomposed: the Einsum stays, for the op check to
 name.
 """
